@@ -1,0 +1,1 @@
+//! CRLF line framing (being written).

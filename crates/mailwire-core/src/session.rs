@@ -1,0 +1,121 @@
+//! The sans-IO contract shared by every mailwire state machine.
+//!
+//! A protocol crate never reads a socket, spawns a task or looks at a clock. Its state
+//! machines take bytes, end-of-stream and the current time as inputs, and hand back what
+//! the application must see or decide ([`Session::poll_event`]), bytes to write
+//! ([`Session::poll_transmit`]) and the next deadline ([`Session::poll_timeout`]). The
+//! application's decisions (accept a recipient, answer a FETCH, send a mail) are plain
+//! methods of each concrete machine.
+//!
+//! ## Call order
+//!
+//! 1. Feed input: [`handle_input`](Session::handle_input) with whatever bytes arrived (any
+//!    chunking gives the same events), [`handle_eof`](Session::handle_eof) when the peer
+//!    closed, [`handle_timeout`](Session::handle_timeout) when the deadline from
+//!    `poll_timeout` has passed.
+//! 2. Drain outputs: call `poll_event` and `poll_transmit` until both return `None`. Events
+//!    may lead the application to call verbs on the machine, which can queue more output,
+//!    so loop until neither yields anything.
+//! 3. Wait for input or for the deadline of `poll_timeout`, whichever comes first.
+//!
+//! Bytes queued in `poll_transmit` must be written in order. [`Transmit::StartTls`] means:
+//! write everything returned before it, then perform the TLS handshake on the same stream,
+//! then carry on feeding decrypted bytes. The machine has already discarded every byte it
+//! had buffered before the upgrade. [`Transmit::Close`] means: write everything returned
+//! before it, then close the connection; the machine produces nothing more after it.
+//!
+//! After a protocol error the machine answers the peer itself (a reply, a `BAD`, an
+//! `-ERR`) and goes on, or closes with `Transmit::Close`; it never panics on input.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+/// An output of [`Session::poll_transmit`]: what the transport must do next, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transmit {
+    /// Write these bytes to the peer.
+    Data(Bytes),
+    /// Everything before this has been written: perform the TLS handshake now (STARTTLS,
+    /// STLS). Input read before the handshake has been discarded by the session.
+    StartTls,
+    /// Everything before this has been written: close the connection.
+    Close,
+}
+
+/// The sans-IO contract of every mailwire state machine (SMTP, POP3 and IMAP, server and
+/// client). See the [module documentation](self) for the call order.
+pub trait Session {
+    /// What the application must see or decide.
+    type Event;
+
+    /// Bytes from the peer, in any chunking. `now` is the current time, used for idle and
+    /// per-command deadlines.
+    fn handle_input(&mut self, input: &[u8], now: Instant);
+
+    /// The peer closed its side of the connection.
+    fn handle_eof(&mut self, now: Instant);
+
+    /// The deadline returned by [`poll_timeout`](Session::poll_timeout) has passed (calling
+    /// it early is harmless: the machine compares `now` with its deadlines).
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// The next event for the application, if any.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+
+    /// The next thing for the transport to do, if any.
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+
+    /// When [`handle_timeout`](Session::handle_timeout) must be called next; `None` when no
+    /// deadline is pending. Always advances once the deadline has been handled.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Whether the session is finished (it has returned [`Transmit::Close`] or will accept no
+    /// more input). A driver stops reading once this is true and outputs are drained.
+    fn is_closed(&self) -> bool;
+
+    /// Whether the session wants more input now. A machine waiting on an application
+    /// decision may say `false` to apply back-pressure; the driver then stops reading until
+    /// the decision is made. The default is `true`.
+    fn wants_input(&self) -> bool {
+        true
+    }
+}
+
+#[doc(hidden)]
+pub mod tests {
+    //! A minimal session used by documentation examples.
+    use super::*;
+
+    /// Echoes every input back, for doc tests of drivers.
+    #[derive(Debug, Default)]
+    pub struct Echo {
+        out: std::collections::VecDeque<Transmit>,
+        closed: bool,
+    }
+
+    impl Session for Echo {
+        type Event = ();
+        fn handle_input(&mut self, input: &[u8], _now: Instant) {
+            self.out.push_back(Transmit::Data(Bytes::copy_from_slice(input)));
+        }
+        fn handle_eof(&mut self, _now: Instant) {
+            self.closed = true;
+            self.out.push_back(Transmit::Close);
+        }
+        fn handle_timeout(&mut self, _now: Instant) {}
+        fn poll_event(&mut self) -> Option<()> {
+            None
+        }
+        fn poll_transmit(&mut self) -> Option<Transmit> {
+            self.out.pop_front()
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+        fn is_closed(&self) -> bool {
+            self.closed
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! mailwire-imap (work in progress)

@@ -1,0 +1,1 @@
+//! mailwire-smtp (work in progress)
