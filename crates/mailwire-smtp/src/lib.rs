@@ -1,1 +1,8 @@
-//! mailwire-smtp (work in progress)
+//! # mailwire-smtp
+//!
+//! Sans-IO SMTP (RFC 5321) with ESMTP extensions and LMTP: wire types, streaming parsers,
+//! serializers, and client and server state machines.
+
+pub mod encode;
+pub mod parse;
+pub mod types;
