@@ -32,8 +32,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 /// An output of [`Session::poll_transmit`]: what the transport must do next, in order.
+/// The set is closed on purpose: a driver must handle every case.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Transmit {
     /// Write these bytes to the peer.
     Data(Bytes),
