@@ -1,1 +1,756 @@
-//! Dot-stuffing (being written).
+//! Streaming dot-stuffing and un-stuffing: SMTP `DATA` (RFC 5321 section 4.5.2) and POP3
+//! multi-line responses (RFC 1939 section 3).
+//!
+//! On the wire, mail content is a sequence of CRLF-terminated lines, ended by a line holding
+//! a single dot: `CRLF "." CRLF`. A content line that begins with a dot is sent with one more
+//! dot in front ("dot-stuffing"), and the receiver removes it.
+//!
+//! - [`DotDecoder`] un-stuffs, for an SMTP server reading `DATA` and a POP3 client reading a
+//!   multi-line response. It finds the terminator in any chunking of the input and leaves the
+//!   bytes after it to the caller (pipelined commands may follow).
+//! - [`DotEncoder`] stuffs, for an SMTP client sending `DATA` and a POP3 server sending a
+//!   message. It also turns every bare CR and bare LF into CRLF, as the wire demands.
+//!
+//! For content whose line ends are all CRLF and which is empty or ends with CRLF, encoding
+//! then decoding gives the content back unchanged. Any other content comes back
+//! CRLF-normalised: every bare CR and bare LF becomes CRLF, and a final CRLF is added if the
+//! content did not end with one.
+//!
+//! ```
+//! use mailwire_core::dot::{DotDecoder, DotEncoder};
+//!
+//! let mut wire = Vec::new();
+//! let mut encoder = DotEncoder::new();
+//! encoder.encode(b"Subject: hi\r\n\r\n.signature\r\n", &mut wire);
+//! encoder.finish(&mut wire);
+//! assert_eq!(wire, b"Subject: hi\r\n\r\n..signature\r\n.\r\n");
+//!
+//! wire.extend_from_slice(b"QUIT\r\n"); // a pipelined command after the data
+//! let mut decoder = DotDecoder::new();
+//! let mut content = Vec::new();
+//! let status = decoder.decode(&wire, &mut content);
+//! assert!(status.done);
+//! assert_eq!(&wire[status.consumed..], b"QUIT\r\n");
+//! assert_eq!(content, b"Subject: hi\r\n\r\n.signature\r\n");
+//! assert!(!decoder.saw_bare_line_ending());
+//! ```
+//!
+//! ## SMTP smuggling
+//!
+//! The only end of data is CR LF "." CR LF (or "." CR LF as the very first line: the empty
+//! content). `LF "." LF`, `LF "." CR LF`, `CR "." CR`, `CR "." CR LF`, `CR LF "." CR` and
+//! `CR LF "." LF` are content: a server that ended the data at one of them, when the next
+//! server on the path does not, lets a sender smuggle a second message through. What to do
+//! with bare CR and bare LF in the content is [`BareLineEndings`].
+
+use memchr::{memchr2, memchr3};
+
+/// What a [`DotDecoder`] does with a bare CR or a bare LF (one not part of a CR LF pair) in
+/// the content. Either way it never ends the data, and
+/// [`saw_bare_line_ending`](DotDecoder::saw_bare_line_ending) records that one was seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BareLineEndings {
+    /// Pass the content through unchanged and record the bare line ending, so that a server
+    /// can refuse the message once its end has been found (RFC 5321 section 2.3.8). The
+    /// default. Lines are only those ended by CR LF; a dot after a bare line ending is
+    /// ordinary content.
+    #[default]
+    Reject,
+    /// Turn each bare CR and bare LF into CR LF in the output, for peers that send bare line
+    /// endings. A bare line ending then also starts a new line for un-stuffing: a dot that
+    /// begins such a line is removed if more follows on the line, as the sender meant to
+    /// stuff it. A line holding only a dot is the end of data only when CR LF comes both
+    /// before and after it; any other such line (`LF "." LF`, `CR LF "." LF`, ...) is kept
+    /// as the content line `.`, so the smuggling attempt stays visible as content, and an
+    /// encoder stuffs it again when the message is relayed.
+    Normalize,
+}
+
+/// What one [`DotDecoder::decode`] call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeStatus {
+    /// How many bytes of the input were consumed. Bytes after the terminator are not
+    /// consumed: they belong to whatever follows the data. Without a terminator the whole
+    /// input is consumed (a few bytes, such as a dot at the start of a line, may be held
+    /// inside the decoder until the next input shows what they are).
+    pub consumed: usize,
+    /// Whether the terminator has been found (in this call or an earlier one). Once it is,
+    /// further calls consume nothing.
+    pub done: bool,
+}
+
+/// Where a [`DotDecoder`] is, in terms of the bytes already consumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DecodeState {
+    /// At the start of a line that follows CR LF (or the start of the data).
+    LineStart,
+    /// Inside a line.
+    Mid,
+    /// Just after a CR of the content (already written out).
+    Cr,
+    /// After a dot that starts a line following CR LF (held back).
+    Dot,
+    /// After dot CR at the start of a line following CR LF (both held back).
+    DotCr,
+    /// `Normalize` only: at the start of a line that follows a bare CR or bare LF.
+    BareStart,
+    /// `Normalize` only: after a dot that starts a line following a bare line ending.
+    BareDot,
+    /// `Normalize` only: after dot CR at the start of a line following a bare line ending.
+    BareDotCr,
+    /// The terminator has been consumed.
+    Done,
+}
+
+/// Un-stuffs dot-terminated content as it arrives: SMTP `DATA` on a server, a POP3
+/// multi-line response on a client.
+///
+/// The decoder starts at the beginning of a line: give it the bytes that follow
+/// `DATA` CRLF's `354` reply (or the `+OK` line of the multi-line response). It appends the
+/// content to the caller's buffer, including the CRLF of the last content line and never
+/// the terminator, and holds at most two bytes of state, whatever the input.
+///
+/// - A line starting with a dot loses that dot (`..` becomes `.`, `.x` becomes `x`).
+/// - `CR LF "." CR LF` ends the data, as does `"." CR LF` at the very first byte (the empty
+///   content); nothing else does (see [`BareLineEndings`]).
+/// - Content without the terminator never ends: the caller decides when to give up (an idle
+///   timeout, a size limit on what was decoded).
+/// - NUL bytes are content; [`saw_nul`](Self::saw_nul) records them for a server that
+///   refuses them.
+///
+/// Any chunking of the input gives the same output and the same total consumed.
+///
+/// ```
+/// use mailwire_core::dot::{BareLineEndings, DotDecoder};
+///
+/// let mut decoder = DotDecoder::with_policy(BareLineEndings::Reject);
+/// let mut content = Vec::new();
+/// // A smuggling attempt: "\n.\n" is not the end of the data.
+/// let status = decoder.decode(b"hello\n.\nMAIL FROM:<x>\r\n\r", &mut content);
+/// assert_eq!((status.consumed, status.done), (24, false));
+/// let status = decoder.decode(b"\n.\r\nRSET\r\n", &mut content);
+/// assert_eq!((status.consumed, status.done), (4, true));
+/// assert_eq!(content, b"hello\n.\nMAIL FROM:<x>\r\n\r\n");
+/// assert!(decoder.saw_bare_line_ending()); // the server refuses this message
+/// ```
+#[derive(Clone, Debug)]
+pub struct DotDecoder {
+    policy: BareLineEndings,
+    state: DecodeState,
+    saw_bare_cr: bool,
+    saw_bare_lf: bool,
+    saw_nul: bool,
+    decoded_len: u64,
+}
+
+impl Default for DotDecoder {
+    fn default() -> Self {
+        DotDecoder::new()
+    }
+}
+
+impl DotDecoder {
+    /// A decoder at the start of the content, with the default policy
+    /// ([`BareLineEndings::Reject`]).
+    pub fn new() -> Self {
+        DotDecoder::with_policy(BareLineEndings::default())
+    }
+
+    /// A decoder at the start of the content, with the given policy for bare line endings.
+    pub fn with_policy(policy: BareLineEndings) -> Self {
+        DotDecoder {
+            policy,
+            state: DecodeState::LineStart,
+            saw_bare_cr: false,
+            saw_bare_lf: false,
+            saw_nul: false,
+            decoded_len: 0,
+        }
+    }
+
+    /// Makes the decoder ready for new content (the next message), keeping its policy.
+    pub fn reset(&mut self) {
+        *self = DotDecoder::with_policy(self.policy);
+    }
+
+    /// The policy for bare line endings.
+    pub fn policy(&self) -> BareLineEndings {
+        self.policy
+    }
+
+    /// Whether the terminator has been found.
+    pub fn is_done(&self) -> bool {
+        self.state == DecodeState::Done
+    }
+
+    /// Whether a bare CR or a bare LF was seen in the content so far (under either policy).
+    /// A bare CR at the very end of the input so far is not counted until the next byte
+    /// shows it is not followed by LF.
+    pub fn saw_bare_line_ending(&self) -> bool {
+        self.saw_bare_cr || self.saw_bare_lf
+    }
+
+    /// Whether a bare CR (one not followed by LF) was seen in the content so far.
+    pub fn saw_bare_cr(&self) -> bool {
+        self.saw_bare_cr
+    }
+
+    /// Whether a bare LF (one not preceded by CR) was seen in the content so far.
+    pub fn saw_bare_lf(&self) -> bool {
+        self.saw_bare_lf
+    }
+
+    /// Whether a NUL byte was seen in the content so far.
+    pub fn saw_nul(&self) -> bool {
+        self.saw_nul
+    }
+
+    /// How many bytes of content this decoder has appended to the output so far, in all
+    /// calls since it was made or reset: a caller that throws the content away past a size
+    /// limit still knows the size.
+    pub fn decoded_len(&self) -> u64 {
+        self.decoded_len
+    }
+
+    /// Un-stuffs `input`, appending the content to `out`, until the terminator or the end of
+    /// `input`. See [`DecodeStatus`] for what is consumed.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> DecodeStatus {
+        if self.state == DecodeState::Done {
+            return DecodeStatus {
+                consumed: 0,
+                done: true,
+            };
+        }
+        let start_len = out.len();
+        let normalize = self.policy == BareLineEndings::Normalize;
+        let len = input.len();
+        // Invariant: `run <= p <= len`. `input[run..p]` is content not yet copied to `out`.
+        let mut run = 0;
+        let mut p = 0;
+        while p < len {
+            // `p < len`: `input[p]` is in bounds.
+            let byte = input[p];
+            match self.state {
+                DecodeState::Mid => {
+                    let rest = &input[p..];
+                    let found = if self.saw_nul {
+                        memchr2(b'\r', b'\n', rest)
+                    } else {
+                        memchr3(b'\r', b'\n', 0, rest)
+                    };
+                    let Some(offset) = found else {
+                        p = len;
+                        break;
+                    };
+                    let at = p + offset;
+                    p = at + 1;
+                    match input[at] {
+                        b'\r' => self.state = DecodeState::Cr,
+                        b'\n' => {
+                            self.saw_bare_lf = true;
+                            if normalize {
+                                out.extend_from_slice(&input[run..at]);
+                                out.extend_from_slice(b"\r\n");
+                                run = p;
+                                self.state = DecodeState::BareStart;
+                            }
+                        }
+                        _ => self.saw_nul = true,
+                    }
+                }
+                DecodeState::Cr => {
+                    if byte == b'\n' {
+                        p += 1;
+                        self.state = DecodeState::LineStart;
+                    } else {
+                        self.saw_bare_cr = true;
+                        if normalize {
+                            out.extend_from_slice(&input[run..p]);
+                            out.push(b'\n');
+                            run = p;
+                            self.state = DecodeState::BareStart;
+                        } else {
+                            self.state = DecodeState::Mid;
+                        }
+                    }
+                }
+                DecodeState::LineStart | DecodeState::BareStart => {
+                    if byte == b'.' {
+                        out.extend_from_slice(&input[run..p]);
+                        p += 1;
+                        run = p;
+                        self.state = if self.state == DecodeState::LineStart {
+                            DecodeState::Dot
+                        } else {
+                            DecodeState::BareDot
+                        };
+                    } else {
+                        self.state = DecodeState::Mid;
+                    }
+                }
+                // In the dot states the held bytes were never part of a run: `run == p`.
+                DecodeState::Dot => match byte {
+                    b'\r' => {
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::DotCr;
+                    }
+                    b'\n' if normalize => {
+                        // The line "." ended by a bare LF: content, not the end.
+                        self.saw_bare_lf = true;
+                        out.extend_from_slice(b".\r\n");
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::BareStart;
+                    }
+                    // A dot followed by more on the line: the dot is dropped. (Under
+                    // `Reject` a LF here is a bare LF inside the line, seen by `Mid`.)
+                    _ => self.state = DecodeState::Mid,
+                },
+                DecodeState::DotCr => {
+                    if byte == b'\n' {
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::Done;
+                        break;
+                    }
+                    self.saw_bare_cr = true;
+                    if normalize {
+                        // The line "." ended by a bare CR: content.
+                        out.extend_from_slice(b".\r\n");
+                        self.state = DecodeState::BareStart;
+                    } else {
+                        // The line is "." CR and more: the dot is dropped, the CR is content.
+                        out.push(b'\r');
+                        self.state = DecodeState::Mid;
+                    }
+                }
+                DecodeState::BareDot => match byte {
+                    b'\r' => {
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::BareDotCr;
+                    }
+                    b'\n' => {
+                        self.saw_bare_lf = true;
+                        out.extend_from_slice(b".\r\n");
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::BareStart;
+                    }
+                    _ => self.state = DecodeState::Mid,
+                },
+                DecodeState::BareDotCr => {
+                    // The line "." after a bare line ending is content, however it ends.
+                    out.extend_from_slice(b".\r\n");
+                    if byte == b'\n' {
+                        p += 1;
+                        run = p;
+                        self.state = DecodeState::LineStart;
+                    } else {
+                        self.saw_bare_cr = true;
+                        self.state = DecodeState::BareStart;
+                    }
+                }
+                DecodeState::Done => break,
+            }
+        }
+        out.extend_from_slice(&input[run..p]);
+        self.decoded_len += (out.len() - start_len) as u64;
+        DecodeStatus {
+            consumed: p,
+            done: self.state == DecodeState::Done,
+        }
+    }
+}
+
+/// Where a [`DotEncoder`] is, in terms of the bytes already encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EncodeState {
+    /// At the start of a line (or of the content).
+    LineStart,
+    /// Inside a line.
+    Mid,
+    /// Just after a CR (already written out).
+    Cr,
+}
+
+/// Dot-stuffs content as it is produced: SMTP `DATA` on a client, a POP3 multi-line response
+/// on a server.
+///
+/// [`encode`](Self::encode) doubles a dot at the start of every line and turns each bare CR
+/// and bare LF into CR LF (a CR at the end of one input may be followed by the LF at the
+/// start of the next: that is one CRLF). [`finish`](Self::finish) ends the content with CRLF
+/// if it did not end with one, then adds the terminator `.` CRLF. Any chunking of the input
+/// gives the same output.
+///
+/// For content whose line ends are all CRLF and which is empty or ends with CRLF, a
+/// [`DotDecoder`] gives back exactly the content; for other content it gives the
+/// CRLF-normalised form (bare CR and bare LF replaced by CRLF, a final CRLF added).
+///
+/// ```
+/// use mailwire_core::dot::DotEncoder;
+///
+/// let mut encoder = DotEncoder::new();
+/// let mut wire = Vec::new();
+/// encoder.encode(b".hidden\nlast line\r", &mut wire);
+/// encoder.encode(b"\n.", &mut wire);
+/// encoder.finish(&mut wire);
+/// assert_eq!(wire, b"..hidden\r\nlast line\r\n..\r\n.\r\n");
+/// ```
+#[derive(Clone, Debug)]
+pub struct DotEncoder {
+    state: EncodeState,
+}
+
+impl Default for DotEncoder {
+    fn default() -> Self {
+        DotEncoder::new()
+    }
+}
+
+impl DotEncoder {
+    /// An encoder at the start of the content.
+    pub fn new() -> Self {
+        DotEncoder {
+            state: EncodeState::LineStart,
+        }
+    }
+
+    /// Stuffs `input` and appends it to `out`.
+    pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let len = input.len();
+        // Invariant: `run <= p <= len`. `input[run..p]` is output not yet copied to `out`.
+        let mut run = 0;
+        let mut p = 0;
+        out.reserve(len);
+        while p < len {
+            // `p < len`: `input[p]` is in bounds.
+            let byte = input[p];
+            match self.state {
+                EncodeState::LineStart => {
+                    if byte == b'.' {
+                        out.extend_from_slice(&input[run..p]);
+                        // The extra dot; the content's own dot stays in the run.
+                        out.push(b'.');
+                        run = p;
+                        p += 1;
+                    }
+                    self.state = EncodeState::Mid;
+                }
+                EncodeState::Mid => {
+                    let Some(offset) = memchr2(b'\r', b'\n', &input[p..]) else {
+                        p = len;
+                        break;
+                    };
+                    let at = p + offset;
+                    p = at + 1;
+                    if input[at] == b'\r' {
+                        self.state = EncodeState::Cr;
+                    } else {
+                        // A bare LF.
+                        out.extend_from_slice(&input[run..at]);
+                        out.extend_from_slice(b"\r\n");
+                        run = p;
+                        self.state = EncodeState::LineStart;
+                    }
+                }
+                EncodeState::Cr => {
+                    if byte == b'\n' {
+                        p += 1;
+                    } else {
+                        // A bare CR: complete it.
+                        out.extend_from_slice(&input[run..p]);
+                        out.push(b'\n');
+                        run = p;
+                    }
+                    self.state = EncodeState::LineStart;
+                }
+            }
+        }
+        out.extend_from_slice(&input[run..p]);
+    }
+
+    /// Ends the content: CRLF if it did not end with one (a bare CR at the end is completed
+    /// to CRLF), then the terminator `.` CRLF. The encoder is then ready for new content.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        match self.state {
+            EncodeState::LineStart => {}
+            EncodeState::Cr => out.push(b'\n'),
+            EncodeState::Mid => out.extend_from_slice(b"\r\n"),
+        }
+        out.extend_from_slice(b".\r\n");
+        self.state = EncodeState::LineStart;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `input` in one call.
+    fn decode_with(policy: BareLineEndings, input: &[u8]) -> (Vec<u8>, DecodeStatus) {
+        let mut decoder = DotDecoder::with_policy(policy);
+        let mut out = Vec::new();
+        let status = decoder.decode(input, &mut out);
+        (out, status)
+    }
+
+    fn decode(input: &[u8]) -> (Vec<u8>, DecodeStatus) {
+        decode_with(BareLineEndings::Reject, input)
+    }
+
+    fn encode(input: &[u8]) -> Vec<u8> {
+        let mut encoder = DotEncoder::new();
+        let mut out = Vec::new();
+        encoder.encode(input, &mut out);
+        encoder.finish(&mut out);
+        out
+    }
+
+    fn status(consumed: usize, done: bool) -> DecodeStatus {
+        DecodeStatus { consumed, done }
+    }
+
+    #[test]
+    fn empty_body() {
+        assert_eq!(decode(b".\r\n"), (Vec::new(), status(3, true)));
+        assert_eq!(decode(b".\r\nQUIT\r\n"), (Vec::new(), status(3, true)));
+        assert_eq!(encode(b""), b".\r\n");
+    }
+
+    #[test]
+    fn empty_input_consumes_nothing() {
+        assert_eq!(decode(b""), (Vec::new(), status(0, false)));
+    }
+
+    #[test]
+    fn simple_body_keeps_final_crlf_and_leaves_the_rest() {
+        let (out, st) = decode(b"a\r\nb\r\n.\r\nQUIT\r\n");
+        assert_eq!(out, b"a\r\nb\r\n");
+        assert_eq!(st, status(9, true));
+    }
+
+    #[test]
+    fn empty_lines_in_body() {
+        let (out, st) = decode(b"\r\n\r\n.\r\n");
+        assert_eq!(out, b"\r\n\r\n");
+        assert_eq!(st, status(7, true));
+    }
+
+    #[test]
+    fn leading_dots_are_unstuffed() {
+        let (out, st) = decode(b"..\r\n...x\r\n.y\r\nz.\r\n..\r\n.\r\n");
+        assert_eq!(out, b".\r\n..x\r\ny\r\nz.\r\n.\r\n");
+        assert!(st.done);
+        // A dot at the very first byte.
+        assert_eq!(decode(b"..a\r\n.\r\n").0, b".a\r\n");
+        assert_eq!(decode(b".a\r\n.\r\n").0, b"a\r\n");
+    }
+
+    #[test]
+    fn no_final_crlf_never_ends() {
+        let input = b"last line without crlf.\r\n";
+        // "crlf." then CRLF: the dot is not at a line start.
+        assert_eq!(decode(input), (input.to_vec(), status(input.len(), false)));
+        let (out, st) = decode(b"text.");
+        assert_eq!((out, st), (b"text.".to_vec(), status(5, false)));
+    }
+
+    #[test]
+    fn after_done_nothing_is_consumed() {
+        let mut decoder = DotDecoder::new();
+        let mut out = Vec::new();
+        assert_eq!(decoder.decode(b"x\r\n.\r\n", &mut out), status(6, true));
+        assert!(decoder.is_done());
+        assert_eq!(decoder.decode(b"more\r\n.\r\n", &mut out), status(0, true));
+        assert_eq!(out, b"x\r\n");
+        assert_eq!(decoder.decoded_len(), 3);
+        decoder.reset();
+        assert!(!decoder.is_done());
+        assert_eq!(decoder.decoded_len(), 0);
+        assert_eq!(decoder.decode(b"y\r\n.\r\n", &mut out), status(6, true));
+        assert_eq!(out, b"x\r\ny\r\n");
+    }
+
+    #[test]
+    fn terminator_split_at_every_point() {
+        let input = b"line\r\n.\r\nNEXT";
+        let end = 9;
+        for split in 0..=input.len() {
+            let mut decoder = DotDecoder::new();
+            let mut out = Vec::new();
+            let first = decoder.decode(&input[..split], &mut out);
+            let second = decoder.decode(&input[split..], &mut out);
+            assert_eq!(out, b"line\r\n", "split at {split}");
+            assert_eq!(first.consumed + second.consumed, end, "split at {split}");
+            assert!(second.done, "split at {split}");
+            assert_eq!(first.done, split >= end, "split at {split}");
+        }
+    }
+
+    #[test]
+    fn terminator_and_stuffed_dot_one_byte_at_a_time() {
+        let input = b"..a\r\n..\r\n.\r\nX";
+        let mut decoder = DotDecoder::new();
+        let mut out = Vec::new();
+        let mut consumed = 0;
+        for (i, byte) in input.iter().enumerate() {
+            let st = decoder.decode(std::slice::from_ref(byte), &mut out);
+            consumed += st.consumed;
+            assert_eq!(st.done, i >= input.len() - 2, "byte {i}");
+        }
+        assert_eq!(consumed, input.len() - 1);
+        assert_eq!(out, b".a\r\n.\r\n");
+    }
+
+    /// Every smuggling variant, in both policies: never the end of the data.
+    #[test]
+    fn smuggling_variants_do_not_terminate() {
+        let variants: [&[u8]; 6] = [
+            b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\r\n", b"\r\n.\r", b"\r\n.\n",
+        ];
+        for policy in [BareLineEndings::Reject, BareLineEndings::Normalize] {
+            for variant in variants {
+                let mut input = b"a".to_vec();
+                input.extend_from_slice(variant);
+                input.extend_from_slice(b"MAIL FROM:<evil>\r\n");
+                let mut decoder = DotDecoder::with_policy(policy);
+                let mut out = Vec::new();
+                let st = decoder.decode(&input, &mut out);
+                assert_eq!(st, status(input.len(), false), "{policy:?} {variant:?}");
+                assert!(decoder.saw_bare_line_ending(), "{policy:?} {variant:?}");
+                // Only a real terminator ends it.
+                let st = decoder.decode(b".\r\n", &mut out);
+                assert_eq!(st, status(3, true), "{policy:?} {variant:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn smuggling_at_the_first_byte() {
+        for input in [&b".\n"[..], b".\rX", b".\r\r\n"] {
+            let (_, st) = decode(input);
+            assert!(!st.done, "{input:?}");
+            assert_eq!(st.consumed, input.len());
+        }
+    }
+
+    #[test]
+    fn reject_passes_content_through_and_records() {
+        let mut decoder = DotDecoder::new();
+        let mut out = Vec::new();
+        let st = decoder.decode(b"a\nb\r\n", &mut out);
+        assert!(decoder.saw_bare_lf() && !decoder.saw_bare_cr());
+        let st2 = decoder.decode(b"c\rd\r\n.\r\n", &mut out);
+        assert!(decoder.saw_bare_cr());
+        assert_eq!(st.consumed + st2.consumed, 13);
+        assert!(st2.done);
+        assert_eq!(out, b"a\nb\r\nc\rd\r\n");
+    }
+
+    #[test]
+    fn reject_smuggled_lines_content_exact() {
+        // Lines are CRLF lines only: "\r\n.\n" is a line "." LF ... whose dot is removed.
+        let (out, _) = decode(b"a\r\n.\nb\r\n.\r\n");
+        assert_eq!(out, b"a\r\n\nb\r\n");
+        let (out, _) = decode(b"a\r\n.\rb\r\n.\r\n");
+        assert_eq!(out, b"a\r\n\rb\r\n");
+        // After a bare LF a dot is ordinary content.
+        let (out, _) = decode(b"a\n..b\r\n.\r\n");
+        assert_eq!(out, b"a\n..b\r\n");
+    }
+
+    #[test]
+    fn trailing_cr_is_not_bare_until_known() {
+        let mut decoder = DotDecoder::new();
+        let mut out = Vec::new();
+        decoder.decode(b"abc\r", &mut out);
+        assert!(!decoder.saw_bare_line_ending());
+        decoder.decode(b"\n", &mut out);
+        assert!(!decoder.saw_bare_line_ending());
+        decoder.decode(b"x\r", &mut out);
+        decoder.decode(b"y", &mut out);
+        assert!(decoder.saw_bare_cr());
+        assert_eq!(out, b"abc\r\nx\ry");
+    }
+
+    #[test]
+    fn normalize_turns_bare_endings_into_crlf() {
+        let (out, st) = decode_with(BareLineEndings::Normalize, b"a\nb\rc\r\r\nd\r\n.\r\n");
+        assert_eq!(out, b"a\r\nb\r\nc\r\n\r\nd\r\n");
+        assert!(st.done);
+    }
+
+    #[test]
+    fn normalize_unstuffs_after_bare_endings_and_keeps_lone_dots() {
+        let n = BareLineEndings::Normalize;
+        assert_eq!(decode_with(n, b"a\n..b\r\n.\r\n").0, b"a\r\n.b\r\n");
+        assert_eq!(decode_with(n, b"a\n.b\r\n.\r\n").0, b"a\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\n.\nb\r\n.\r\n").0, b"a\r\n.\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\n.\r\nb\r\n.\r\n").0, b"a\r\n.\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\r\n.\nb\r\n.\r\n").0, b"a\r\n.\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\r\n.\rb\r\n.\r\n").0, b"a\r\n.\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\r.\rb\r\n.\r\n").0, b"a\r\n.\r\nb\r\n");
+        assert_eq!(decode_with(n, b"a\n.\r\r\n.\r\n").0, b"a\r\n.\r\n\r\n");
+        // After "\n.\r\n" the next line starts after a real CRLF, so it can end the data.
+        let (out, st) = decode_with(n, b"a\n.\r\n.\r\nX");
+        assert_eq!((out, st), (b"a\r\n.\r\n".to_vec(), status(8, true)));
+    }
+
+    #[test]
+    fn nul_is_content_and_recorded() {
+        let mut decoder = DotDecoder::new();
+        let mut out = Vec::new();
+        decoder.decode(b"a\0b\r\n", &mut out);
+        assert!(decoder.saw_nul());
+        decoder.decode(b"\0\r\n.\r\n", &mut out);
+        assert_eq!(out, b"a\0b\r\n\0\r\n");
+        assert!(!decoder.saw_bare_line_ending());
+        let (_, st) = decode(b"clean\r\n.\r\n");
+        assert!(st.done);
+        let mut clean = DotDecoder::new();
+        clean.decode(b"clean\r\n.\r\n", &mut Vec::new());
+        assert!(!clean.saw_nul());
+    }
+
+    #[test]
+    fn encoder_stuffs_and_normalises() {
+        assert_eq!(encode(b"a\r\n"), b"a\r\n.\r\n");
+        assert_eq!(encode(b"a"), b"a\r\n.\r\n");
+        assert_eq!(encode(b"."), b"..\r\n.\r\n");
+        assert_eq!(encode(b".\r\n"), b"..\r\n.\r\n");
+        assert_eq!(
+            encode(b"a\n.b\r.c\r\n..d"),
+            b"a\r\n..b\r\n..c\r\n...d\r\n.\r\n"
+        );
+        assert_eq!(encode(b"a\r"), b"a\r\n.\r\n");
+        assert_eq!(encode(b"\r\r\n\n"), b"\r\n\r\n\r\n.\r\n");
+        assert_eq!(encode(b"x.\r\n"), b"x.\r\n.\r\n");
+    }
+
+    #[test]
+    fn encoder_cr_lf_split_across_inputs() {
+        let mut encoder = DotEncoder::new();
+        let mut out = Vec::new();
+        encoder.encode(b"a\r", &mut out);
+        encoder.encode(b"\n.b\r", &mut out);
+        encoder.encode(b".", &mut out);
+        encoder.finish(&mut out);
+        assert_eq!(out, b"a\r\n..b\r\n..\r\n.\r\n");
+        // Ready for new content.
+        out.clear();
+        encoder.encode(b".", &mut out);
+        encoder.finish(&mut out);
+        assert_eq!(out, b"..\r\n.\r\n");
+    }
+
+    #[test]
+    fn encode_then_decode_is_identity_for_crlf_content() {
+        let content = b"From: a\r\n\r\n.\r\n..\r\n.x\r\n\r\nend\r\n";
+        let (out, st) = decode(&encode(content));
+        assert_eq!(out, content);
+        assert!(st.done);
+    }
+}
