@@ -1,0 +1,346 @@
+//! Transfer encodings and header encodings used by the serializer, and lenient
+//! decoders used by the parser.
+
+use std::io::{self, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// Decodes base64 leniently: characters outside the alphabet are skipped, decoding
+/// stops at the first `=`, and a trailing partial group gives what bytes it can.
+pub(crate) fn base64_decode_lenient(input: &[u8]) -> Vec<u8> {
+    fn val(b: u8) -> Option<u8> {
+        match b {
+            b'A'..=b'Z' => Some(b - b'A'),
+            b'a'..=b'z' => Some(b - b'a' + 26),
+            b'0'..=b'9' => Some(b - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(input.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut n = 0;
+    for &b in input {
+        if b == b'=' {
+            break;
+        }
+        let Some(v) = val(b) else { continue };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
+}
+
+/// Writes `data` as base64 in lines of 76 characters, each ended by CRLF except the
+/// last, which has no line break (the caller writes what follows).
+pub(crate) fn write_base64<W: Write + ?Sized>(data: &[u8], w: &mut W) -> io::Result<()> {
+    let mut buf = [0u8; 80];
+    let mut first = true;
+    for chunk in data.chunks(57) {
+        if !first {
+            w.write_all(b"\r\n")?;
+        }
+        first = false;
+        let n = STANDARD.encode_slice(chunk, &mut buf).map_err(io::Error::other)?;
+        w.write_all(buf.get(..n).unwrap_or_default())?;
+    }
+    Ok(())
+}
+
+/// Splits text into lines on CRLF, LF or a lone CR. Yields (line, ended by a break).
+pub(crate) fn lines(s: &[u8]) -> impl Iterator<Item = (&[u8], bool)> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let line = r.get(..i).unwrap_or_default();
+                let skip = if r.get(i) == Some(&b'\r') && r.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                let next = r.get(i + skip..).unwrap_or_default();
+                rest = if next.is_empty() { None } else { Some(next) };
+                Some((line, true))
+            }
+            None => {
+                rest = None;
+                if r.is_empty() { None } else { Some((r, false)) }
+            }
+        }
+    })
+}
+
+/// Facts about a body that decide its transfer encoding.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BodyStats {
+    pub(crate) non_ascii: usize,
+    pub(crate) len: usize,
+    pub(crate) max_line: usize,
+    pub(crate) has_nul: bool,
+}
+
+pub(crate) fn stats(s: &[u8]) -> BodyStats {
+    let mut st = BodyStats { len: s.len(), ..Default::default() };
+    for (line, _) in lines(s) {
+        st.max_line = st.max_line.max(line.len());
+    }
+    st.non_ascii = s.iter().filter(|&&b| b >= 0x80).count();
+    st.has_nul = memchr::memchr(0, s).is_some();
+    st
+}
+
+/// Writes text with every line break as CRLF (no final break unless the text has one).
+pub(crate) fn write_crlf_text<W: Write + ?Sized>(s: &[u8], w: &mut W) -> io::Result<()> {
+    for (line, eol) in lines(s) {
+        w.write_all(line)?;
+        if eol {
+            w.write_all(b"\r\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes text as quoted-printable: line breaks become hard CRLF breaks, output lines
+/// are at most 76 characters.
+pub(crate) fn write_quoted_printable<W: Write + ?Sized>(s: &[u8], w: &mut W) -> io::Result<()> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(128);
+    for (line, eol) in lines(s) {
+        out.clear();
+        let mut col = 0;
+        for (i, &b) in line.iter().enumerate() {
+            let last = i + 1 == line.len();
+            let literal = (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+            let width = if literal { 1 } else { 3 };
+            // Keep room for the soft break '=' unless this is the last character.
+            let limit = if last { 76 } else { 75 };
+            if col + width > limit {
+                out.extend_from_slice(b"=\r\n");
+                col = 0;
+            }
+            if literal {
+                out.push(b);
+            } else {
+                out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            }
+            col += width;
+        }
+        if eol {
+            out.extend_from_slice(b"\r\n");
+        }
+        w.write_all(&out)?;
+    }
+    Ok(())
+}
+
+/// Splits `s` into pieces of at most `max` bytes without splitting a UTF-8 character.
+pub(crate) fn utf8_chunks(s: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let next = i + c.len_utf8();
+        if next - start > max && end > start {
+            out.push(s.get(start..end).unwrap_or_default());
+            start = end;
+        }
+        end = next;
+    }
+    if end > start {
+        out.push(s.get(start..end).unwrap_or_default());
+    }
+    out
+}
+
+/// RFC 2047 `B` encoded words for `s`, each at most 75 characters.
+pub(crate) fn encoded_words(s: &str) -> Vec<String> {
+    utf8_chunks(s, 45).into_iter().map(|c| format!("=?utf-8?b?{}?=", STANDARD.encode(c))).collect()
+}
+
+const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b)
+}
+
+/// Replaces CR, LF and other ASCII controls (except tab) by spaces: nothing a caller
+/// passes can break a header line.
+pub(crate) fn sanitize(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+        Cow::Owned(s.chars().map(|c| if (c as u32) < 0x20 && c != '\t' || c == '\x7f' { ' ' } else { c }).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+use std::borrow::Cow;
+
+/// Tokens for a display name (RFC 5322 phrase). ASCII atoms as they are, other
+/// ASCII as one quoted string, non-ASCII as encoded words (or, with `utf8`, a quoted
+/// string holding raw UTF-8 per RFC 6532).
+pub(crate) fn phrase_tokens(name: &str, utf8: bool) -> Vec<String> {
+    let name = sanitize(name);
+    let name = name.trim();
+    if name.is_empty() {
+        return Vec::new();
+    }
+    let words_ok = name.split(' ').all(|w| !w.is_empty() && w.bytes().all(is_atext) && !w.starts_with("=?"));
+    if words_ok && name.len() <= 900 {
+        return name.split(' ').map(str::to_string).collect();
+    }
+    if (name.is_ascii() || utf8) && name.len() <= 900 && !name.contains("=?") {
+        let mut q = String::with_capacity(name.len() + 2);
+        q.push('"');
+        for c in name.chars() {
+            if c == '"' || c == '\\' {
+                q.push('\\');
+            }
+            q.push(c);
+        }
+        q.push('"');
+        return vec![q];
+    }
+    encoded_words(name)
+}
+
+/// Tokens for unstructured text (Subject, custom fields): the words as they are, or
+/// encoded words when the text is not ASCII, looks like an encoded word, or has a
+/// word too long to fold.
+pub(crate) fn text_tokens(text: &str, utf8: bool) -> Vec<String> {
+    let text = sanitize(text);
+    let needs = (!text.is_ascii() && !utf8)
+        || text.contains("=?")
+        || text.split(' ').any(|w| w.len() > 76)
+        || text.starts_with([' ', '\t'])
+        || text.ends_with([' ', '\t'])
+        || text.contains("  ")
+        || text.contains('\t');
+    if !needs {
+        return text.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+    }
+    encoded_words(&text)
+}
+
+fn is_token_char(b: u8) -> bool {
+    (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b)
+}
+
+/// Tokens `name=value` for one parameter: a token, a quoted string, or RFC 2231
+/// extended (percent-encoded UTF-8) with continuations when the value is not ASCII
+/// or too long for one line.
+pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
+    let value = sanitize(value);
+    if !value.is_empty() && value.bytes().all(is_token_char) && value.len() <= 60 {
+        return vec![format!("{name}={value}")];
+    }
+    if (value.is_ascii() || utf8) && value.len() <= 60 {
+        let mut q = format!("{name}=\"");
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                q.push('\\');
+            }
+            q.push(c);
+        }
+        q.push('"');
+        return vec![q];
+    }
+    // RFC 2231 extended value, split into sections of at most ~60 characters,
+    // never inside a percent escape.
+    let mut pieces: Vec<String> = vec![String::new()];
+    for &b in value.as_bytes() {
+        let enc = if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        if pieces.last().is_some_and(|p| p.len() + enc.len() > 60) {
+            pieces.push(String::new());
+        }
+        if let Some(p) = pieces.last_mut() {
+            p.push_str(&enc);
+        }
+    }
+    if pieces.len() == 1 {
+        let p = pieces.pop().unwrap_or_default();
+        return vec![format!("{name}*=utf-8''{p}")];
+    }
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| if i == 0 { format!("{name}*0*=utf-8''{p}") } else { format!("{name}*{i}*={p}") })
+        .collect()
+}
+
+/// Lays out one header field: `name: ` then tokens separated by single spaces,
+/// folding before a token when the line would pass 78 characters. `seps[i]` is the
+/// text glued after token `i` (e.g. `,` or `;`).
+pub(crate) fn write_field<W: Write + ?Sized>(w: &mut W, name: &str, tokens: &[String]) -> io::Result<()> {
+    let mut line = Vec::with_capacity(128);
+    line.extend_from_slice(name.as_bytes());
+    line.push(b':');
+    let mut col = line.len();
+    let mut only_name = true;
+    for t in tokens {
+        if col + 1 + t.len() > 78 && !only_name {
+            line.extend_from_slice(b"\r\n");
+            col = 0;
+        }
+        line.push(b' ');
+        line.extend_from_slice(t.as_bytes());
+        col += 1 + t.len();
+        only_name = false;
+    }
+    line.extend_from_slice(b"\r\n");
+    w.write_all(&line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_lenient() {
+        assert_eq!(base64_decode_lenient(b"aGVs\r\nbG8=\r\n"), b"hello");
+        assert_eq!(base64_decode_lenient(b"aGVsbA"), b"hell");
+        assert_eq!(base64_decode_lenient(b"a"), b"");
+    }
+
+    #[test]
+    fn qp_lines_short_and_decodable() {
+        let text = "é".repeat(100) + "\ntrailing space \n" + &"x".repeat(200);
+        let mut out = Vec::new();
+        write_quoted_printable(text.as_bytes(), &mut out).unwrap();
+        for l in out.split(|&b| b == b'\n') {
+            assert!(l.len() <= 77, "{}", l.len());
+        }
+        let dec = quoted_printable::decode(&out, quoted_printable::ParseMode::Strict).unwrap();
+        assert_eq!(dec, text.replace('\n', "\r\n").as_bytes());
+    }
+
+    #[test]
+    fn chunks_keep_characters_whole() {
+        let s = "aé€😀".repeat(20);
+        let c = utf8_chunks(&s, 45);
+        assert!(c.iter().all(|p| p.len() <= 45));
+        assert_eq!(c.concat(), s);
+    }
+
+    #[test]
+    fn params() {
+        assert_eq!(param_tokens("name", "a.txt", false), vec!["name=a.txt"]);
+        assert_eq!(param_tokens("name", "a b", false), vec!["name=\"a b\""]);
+        assert_eq!(param_tokens("filename", "€", false), vec!["filename*=utf-8''%E2%82%AC"]);
+        let long = param_tokens("filename", &"é".repeat(40), false);
+        assert!(long.len() > 1 && long[0].starts_with("filename*0*=utf-8''"));
+    }
+}

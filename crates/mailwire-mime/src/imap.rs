@@ -1,0 +1,543 @@
+//! The IMAP views of a message (RFC 3501 section 7.4.2 and 6.4.5), as
+//! protocol-neutral data: BODYSTRUCTURE, ENVELOPE and the bytes of every
+//! `BODY[section]`.
+//!
+//! Sizes and line counts are those of the message with every line break written as
+//! CRLF (a stored file with bare LF gives the same numbers as its CRLF form), which
+//! is what IMAP servers report and what [`SectionBytes::write_to`] sends.
+//!
+//! Strings are the raw header values, unfolded (CR and LF removed) and trimmed, with
+//! RFC 2047 encoded words left encoded: this is what RFC 3501 servers such as
+//! Dovecot send, and the client decodes them.
+
+use std::io::{self, Write};
+use std::ops::Range;
+
+use base64::Engine as _;
+use md5::{Digest, Md5};
+
+use crate::parse::{Kind, Message, Part};
+use crate::syntax::{self, RawAddr};
+
+/// Options for [`Message::body_structure`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BodyStructureOptions {
+    /// When a part has no Content-MD5 field, compute the RFC 1864 value (base64 of the
+    /// MD5 of the decoded body). Off by default: servers normally report only the field.
+    pub compute_md5: bool,
+}
+
+/// The ENVELOPE of a message (RFC 3501 section 7.4.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// Date field, raw. `None` when absent (IMAP NIL).
+    pub date: Option<Vec<u8>>,
+    /// Subject field, raw (encoded words kept).
+    pub subject: Option<Vec<u8>>,
+    /// From addresses. An empty list is IMAP NIL.
+    pub from: Vec<EnvelopeAddress>,
+    /// Sender addresses; From when Sender is absent or empty.
+    pub sender: Vec<EnvelopeAddress>,
+    /// Reply-To addresses; From when Reply-To is absent or empty.
+    pub reply_to: Vec<EnvelopeAddress>,
+    /// To addresses.
+    pub to: Vec<EnvelopeAddress>,
+    /// Cc addresses.
+    pub cc: Vec<EnvelopeAddress>,
+    /// Bcc addresses.
+    pub bcc: Vec<EnvelopeAddress>,
+    /// In-Reply-To field, raw.
+    pub in_reply_to: Option<Vec<u8>>,
+    /// Message-ID field, raw.
+    pub message_id: Option<Vec<u8>>,
+}
+
+/// One IMAP address structure: `(name adl mailbox host)`.
+///
+/// Groups follow RFC 3501: a group starts with `host: None` and `mailbox: Some(group
+/// name)`, and ends with all four fields `None`. A mailbox without a domain gets the
+/// host `MISSING_DOMAIN` (and an empty local part `MISSING_MAILBOX`), as Dovecot does,
+/// so that it cannot be mistaken for a group marker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeAddress {
+    /// Display name, raw (quotes removed, encoded words kept).
+    pub name: Option<Vec<u8>>,
+    /// Source route (obsolete `@a,@b`).
+    pub adl: Option<Vec<u8>>,
+    /// Local part, or the group name for a group start.
+    pub mailbox: Option<Vec<u8>>,
+    /// Domain; `None` for group markers.
+    pub host: Option<Vec<u8>>,
+}
+
+fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
+    let Some(h) = part.header(name) else { return Vec::new() };
+    syntax::parse_address_list(h.raw_value())
+        .into_iter()
+        .map(|a| match a {
+            RawAddr::Mailbox { name, route, local, domain } => EnvelopeAddress {
+                name,
+                adl: route,
+                mailbox: Some(if local.is_empty() { b"MISSING_MAILBOX".to_vec() } else { local }),
+                host: Some(domain.filter(|d| !d.is_empty()).unwrap_or_else(|| b"MISSING_DOMAIN".to_vec())),
+            },
+            RawAddr::GroupStart(n) => EnvelopeAddress { name: None, adl: None, mailbox: Some(n), host: None },
+            RawAddr::GroupEnd => EnvelopeAddress::default(),
+        })
+        .collect()
+}
+
+impl Part<'_> {
+    /// The ENVELOPE of this part if it is a message (the top level or an attached
+    /// message); for other parts, the envelope built from whatever fields it has.
+    pub fn envelope(&self) -> Envelope {
+        let raw = |n: &str| self.header(n).map(|h| h.unfolded());
+        let from = envelope_addresses(self, "from");
+        let mut sender = envelope_addresses(self, "sender");
+        if sender.is_empty() {
+            sender = from.clone();
+        }
+        let mut reply_to = envelope_addresses(self, "reply-to");
+        if reply_to.is_empty() {
+            reply_to = from.clone();
+        }
+        Envelope {
+            date: raw("date"),
+            subject: raw("subject"),
+            sender,
+            reply_to,
+            to: envelope_addresses(self, "to"),
+            cc: envelope_addresses(self, "cc"),
+            bcc: envelope_addresses(self, "bcc"),
+            in_reply_to: raw("in-reply-to"),
+            message_id: raw("message-id"),
+            from,
+        }
+    }
+
+    fn fields(&self, opts: &BodyStructureOptions) -> BodyFields {
+        let raw = |n: &str| self.header(n).map(|h| h.unfolded());
+        let md5 = raw("content-md5").or_else(|| {
+            opts.compute_md5.then(|| {
+                let digest = Md5::digest(self.decoded_body());
+                base64::engine::general_purpose::STANDARD.encode(digest).into_bytes()
+            })
+        });
+        let encoding = match self.header("content-transfer-encoding") {
+            Some(h) => {
+                let v = h.unfolded();
+                if v.is_empty() { b"7bit".to_vec() } else { v }
+            }
+            None => b"7bit".to_vec(),
+        };
+        BodyFields {
+            id: raw("content-id"),
+            description: raw("content-description"),
+            encoding,
+            size: syntax::crlf_len(self.raw, self.body_range()),
+            md5,
+        }
+    }
+
+    fn extension(&self) -> BodyExtension {
+        let disposition = self.header("content-disposition").map(|h| {
+            let p = syntax::parse_params(h.raw_value());
+            Disposition { kind: p.value, params: p.params }
+        });
+        let language = self
+            .header("content-language")
+            .map(|h| {
+                h.unfolded()
+                    .split(|&b| b == b',')
+                    .map(|t| syntax::unfold(t))
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        BodyExtension {
+            disposition,
+            language,
+            location: self.header("content-location").map(|h| h.unfolded()),
+        }
+    }
+
+    /// Number of lines of the body, as IMAP reports for `text/*` and `message/rfc822`:
+    /// the count of line breaks, plus one when the body does not end with one.
+    pub fn body_lines(&self) -> usize {
+        let body = self.body();
+        let n = memchr::memchr_iter(b'\n', body).count();
+        if body.is_empty() || body.ends_with(b"\n") { n } else { n + 1 }
+    }
+
+    /// The BODYSTRUCTURE of this part.
+    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+        let node = self.node();
+        let kind = match &node.kind {
+            Kind::Multipart(_) => BodyKind::Multipart(self.children().map(|c| c.body_structure(opts)).collect()),
+            Kind::Leaf if node.mtype == "multipart" => {
+                // A multipart with no parts (no boundary, or no delimiter found):
+                // RFC 3501 needs at least one part; give an empty text/plain as Dovecot does.
+                BodyKind::Multipart(vec![BodyStructure::empty_text(self.body_range().start)])
+            }
+            Kind::Message(m) => {
+                let inner = self.at(*m);
+                BodyKind::Message {
+                    fields: self.fields(opts),
+                    envelope: inner.envelope(),
+                    body: Box::new(inner.message_body_structure(opts)),
+                    lines: self.body_lines(),
+                }
+            }
+            Kind::Leaf if node.mtype == "text" => {
+                BodyKind::Text { fields: self.fields(opts), lines: self.body_lines() }
+            }
+            Kind::Leaf => BodyKind::Basic(self.fields(opts)),
+        };
+        BodyStructure {
+            part: Some(self.id),
+            media_type: node.mtype.clone(),
+            media_subtype: node.msubtype.clone(),
+            params: node.params.clone(),
+            kind,
+            extension: self.extension(),
+        }
+    }
+
+    /// For a message node: its body structure (the node itself, seen as a body).
+    fn message_body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+        self.body_structure(opts)
+    }
+}
+
+/// A Content-Disposition: its value and parameters (raw, RFC 2231 sections merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disposition {
+    /// Lowercase disposition type, e.g. `attachment`.
+    pub kind: String,
+    /// Parameters: lowercase names, raw values (see [`Part::raw_params`]).
+    pub params: Vec<(String, String)>,
+}
+
+/// The BODYSTRUCTURE extension data shared by every kind of part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyExtension {
+    /// Content-Disposition.
+    pub disposition: Option<Disposition>,
+    /// Content-Language tags (empty: NIL).
+    pub language: Vec<Vec<u8>>,
+    /// Content-Location, raw.
+    pub location: Option<Vec<u8>>,
+}
+
+/// The fields of a non-multipart body (RFC 3501 `body-fields` and `body-fld-md5`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyFields {
+    /// Content-ID, raw.
+    pub id: Option<Vec<u8>>,
+    /// Content-Description, raw.
+    pub description: Option<Vec<u8>>,
+    /// Content-Transfer-Encoding as written (`7bit` when absent).
+    pub encoding: Vec<u8>,
+    /// Size of the encoded body in octets, line breaks counted as CRLF.
+    pub size: usize,
+    /// Content-MD5 (or computed, see [`BodyStructureOptions::compute_md5`]).
+    pub md5: Option<Vec<u8>>,
+}
+
+/// What kind of body a [`BodyStructure`] describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A multipart: its parts (never empty).
+    Multipart(Vec<BodyStructure>),
+    /// A `text/*` body.
+    Text {
+        /// Body fields.
+        fields: BodyFields,
+        /// Line count.
+        lines: usize,
+    },
+    /// A `message/rfc822` (or `message/global`) body.
+    Message {
+        /// Body fields.
+        fields: BodyFields,
+        /// Envelope of the attached message.
+        envelope: Envelope,
+        /// Structure of the attached message.
+        body: Box<BodyStructure>,
+        /// Line count of the attached message.
+        lines: usize,
+    },
+    /// Any other body.
+    Basic(BodyFields),
+}
+
+/// The BODYSTRUCTURE of a part: everything `BODY` and `BODYSTRUCTURE` show.
+/// (`BODY` is the same without the extension data: for a multipart the
+/// parameters and [`BodyExtension`], for other parts md5 and [`BodyExtension`].)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyStructure {
+    /// The part id this describes (see [`Message::part`]); `None` for the empty
+    /// `text/plain` put into a multipart that has no parts.
+    pub part: Option<usize>,
+    /// Lowercase media type.
+    pub media_type: String,
+    /// Lowercase media subtype.
+    pub media_subtype: String,
+    /// Content-Type parameters: lowercase names, raw values; RFC 2231 sections merged,
+    /// a name ending in `*` holds a value still in `charset'lang'%XX` form (as Dovecot).
+    pub params: Vec<(String, String)>,
+    /// The kind-specific data.
+    pub kind: BodyKind,
+    /// Extension data.
+    pub extension: BodyExtension,
+}
+
+impl BodyStructure {
+    fn empty_text(_at: usize) -> Self {
+        BodyStructure {
+            part: None,
+            media_type: "text".into(),
+            media_subtype: "plain".into(),
+            params: vec![("charset".into(), "us-ascii".into())],
+            kind: BodyKind::Text {
+                fields: BodyFields { id: None, description: None, encoding: b"7bit".to_vec(), size: 0, md5: None },
+                lines: 0,
+            },
+            extension: BodyExtension::default(),
+        }
+    }
+}
+
+/// The text part of a section specifier (RFC 3501 section 6.4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionText {
+    /// `HEADER`: the header of the message, with the blank line.
+    Header,
+    /// `HEADER.FIELDS (names)`: the named fields, then a blank line.
+    HeaderFields(Vec<String>),
+    /// `HEADER.FIELDS.NOT (names)`: all fields but the named ones, then a blank line.
+    HeaderFieldsNot(Vec<String>),
+    /// `TEXT`: the body of the message.
+    Text,
+    /// `MIME`: the MIME header of a part, with the blank line.
+    Mime,
+}
+
+/// A section specifier: part numbers and an optional text part. The empty
+/// specifier (`BODY[]`) is the whole message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    /// Part numbers, 1-based (`1.2` is `[1, 2]`).
+    pub part: Vec<u32>,
+    /// The text part.
+    pub text: Option<SectionText>,
+}
+
+impl Section {
+    /// Parses the inside of `BODY[...]`, e.g. `1.2.HEADER.FIELDS (From To)`.
+    /// Returns `None` for a malformed specifier.
+    pub fn parse(s: &str) -> Option<Section> {
+        let s = s.trim();
+        let mut part = Vec::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next().filter(char::is_ascii_digit) {
+            let _ = c;
+            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let n: u32 = rest.get(..end)?.parse().ok().filter(|&n| n > 0)?;
+            part.push(n);
+            rest = rest.get(end..)?;
+            match rest.strip_prefix('.') {
+                Some(r) => rest = r,
+                None if rest.is_empty() => return Some(Section { part, text: None }),
+                None => return None,
+            }
+        }
+        if rest.is_empty() {
+            return (part.is_empty()).then_some(Section::default());
+        }
+        let upper = rest.to_ascii_uppercase();
+        let names = |prefix: &str| -> Option<Vec<String>> {
+            let list = upper.strip_prefix(prefix)?.trim();
+            let list = list.strip_prefix('(')?.strip_suffix(')')?;
+            let start = rest.len() - rest.trim_start_matches(|c: char| c != '(').len() + 1;
+            let orig = rest.get(start..start + list.len())?;
+            let v: Vec<String> = orig.split_whitespace().map(|n| n.trim_matches('"').to_string()).collect();
+            (!v.is_empty()).then_some(v)
+        };
+        let text = match upper.as_str() {
+            "HEADER" => SectionText::Header,
+            "TEXT" => SectionText::Text,
+            "MIME" if !part.is_empty() => SectionText::Mime,
+            u if u.starts_with("HEADER.FIELDS.NOT") => SectionText::HeaderFieldsNot(names("HEADER.FIELDS.NOT")?),
+            u if u.starts_with("HEADER.FIELDS") => SectionText::HeaderFields(names("HEADER.FIELDS")?),
+            _ => return None,
+        };
+        Some(Section { part, text: Some(text) })
+    }
+}
+
+/// A piece of a section's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// These bytes of the raw message.
+    Raw(Range<usize>),
+    /// A CRLF that is not in the raw message (the blank line after selected header fields).
+    Crlf,
+}
+
+/// The bytes of one `BODY[section]`: ranges of the raw message and added line breaks.
+/// Written out with [`SectionBytes::write_to`], bare LFs become CRLF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionBytes<'m> {
+    raw: &'m [u8],
+    chunks: Vec<Chunk>,
+}
+
+impl SectionBytes<'_> {
+    /// The pieces, in order.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// The size in octets as sent (bare LFs counted as CRLF): the IMAP literal length.
+    pub fn len(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Raw(r) => syntax::crlf_len(self.raw, r.clone()),
+                Chunk::Crlf => 2,
+            })
+            .sum()
+    }
+
+    /// Whether the section is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the bytes, every bare LF as CRLF.
+    pub fn write_to<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        for c in &self.chunks {
+            match c {
+                Chunk::Crlf => w.write_all(b"\r\n")?,
+                Chunk::Raw(r) => {
+                    let s = self.raw.get(r.clone()).unwrap_or_default();
+                    let mut from = 0;
+                    for i in memchr::memchr_iter(b'\n', s) {
+                        if i == 0 || s.get(i - 1) != Some(&b'\r') {
+                            w.write_all(s.get(from..i).unwrap_or_default())?;
+                            w.write_all(b"\r\n")?;
+                            from = i + 1;
+                        }
+                    }
+                    w.write_all(s.get(from..).unwrap_or_default())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes as a vector (see [`SectionBytes::write_to`]).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        // Writing into a Vec cannot fail.
+        let _ = self.write_to(&mut v);
+        v
+    }
+}
+
+impl<'a> Message<'a> {
+    /// The ENVELOPE of the message.
+    pub fn envelope(&self) -> Envelope {
+        self.root().envelope()
+    }
+
+    /// The BODYSTRUCTURE of the message.
+    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+        self.root().body_structure(opts)
+    }
+
+    /// Finds the part a section's part numbers name. Returns the node id; the
+    /// empty path gives the root message.
+    pub fn section_part(&self, path: &[u32]) -> Option<Part<'_>> {
+        let root = self.root();
+        let mut cur = root;
+        let mut cur_is_message = true;
+        for &n in path {
+            let n = usize::try_from(n).ok()?.checked_sub(1)?;
+            // Step into an attached message first.
+            if !cur_is_message {
+                match cur.node().kind {
+                    Kind::Message(m) => {
+                        cur = cur.at(m);
+                        cur_is_message = true;
+                    }
+                    Kind::Multipart(_) => {}
+                    Kind::Leaf => return None,
+                }
+            }
+            if cur.is_multipart() {
+                cur = cur.children().nth(n)?;
+            } else if cur_is_message && n == 0 {
+                // Part 1 of a non-multipart message is its body.
+            } else {
+                return None;
+            }
+            cur_is_message = false;
+        }
+        Some(cur)
+    }
+
+    /// The bytes of `BODY[section]`, or `None` when the section does not exist
+    /// (a part number out of range, or HEADER/TEXT on a part that is not
+    /// `message/rfc822`).
+    pub fn section(&self, section: &Section) -> Option<SectionBytes<'_>> {
+        let raw: &[u8] = self.raw();
+        let part = self.section_part(&section.part)?;
+        // The message a HEADER/TEXT specifier refers to.
+        let message = if section.part.is_empty() { Some(part) } else { part.attached_message() };
+        let chunks = match &section.text {
+            None if section.part.is_empty() => vec![Chunk::Raw(0..raw.len())],
+            None => vec![Chunk::Raw(part.body_range())],
+            Some(SectionText::Mime) => {
+                if section.part.is_empty() {
+                    return None;
+                }
+                header_chunks(part)
+            }
+            Some(SectionText::Header) => header_chunks(message?),
+            Some(SectionText::Text) => vec![Chunk::Raw(message?.body_range())],
+            Some(SectionText::HeaderFields(names)) => fields_chunks(message?, names, false),
+            Some(SectionText::HeaderFieldsNot(names)) => fields_chunks(message?, names, true),
+        };
+        Some(SectionBytes { raw, chunks })
+    }
+}
+
+fn header_chunks(p: Part<'_>) -> Vec<Chunk> {
+    let mut v = vec![Chunk::Raw(p.header_range())];
+    if !p.has_blank_line() {
+        // A header cut by the end of the data: end it as a header block should end.
+        if !p.raw_header().is_empty() && !p.raw_header().ends_with(b"\n") {
+            v.push(Chunk::Crlf);
+        }
+        v.push(Chunk::Crlf);
+    }
+    v
+}
+
+fn fields_chunks(p: Part<'_>, names: &[String], not: bool) -> Vec<Chunk> {
+    let mut v = Vec::new();
+    for h in p.headers() {
+        let hit = names.iter().any(|n| n.eq_ignore_ascii_case(h.name()));
+        if hit != not {
+            v.push(Chunk::Raw(h.range()));
+            if !h.raw().ends_with(b"\n") {
+                v.push(Chunk::Crlf);
+            }
+        }
+    }
+    v.push(Chunk::Crlf);
+    v
+}

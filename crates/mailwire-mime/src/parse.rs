@@ -1,0 +1,567 @@
+//! Parsing: the part tree of a message with exact byte ranges.
+//!
+//! The structure (where each part's header and body start and end) is found by our
+//! own scanner, which follows RFC 2046 exactly: a boundary delimiter is a line that
+//! starts with `--boundary`, followed only by optional `--` and whitespace, and the
+//! line break before it belongs to the delimiter, not to the part. mail-parser is
+//! used for what it does well, on one header value or one body at a time: RFC 2047
+//! encoded words, RFC 2231 parameters with charsets, dates, message ids and charset
+//! conversion. This split is deliberate: IMAP needs byte ranges that match RFC 2046
+//! to the octet (mail-parser finds boundaries anywhere on a line and parses
+//! base64-encoded attached messages from a different buffer), and feeding
+//! mail-parser only small, already delimited slices keeps its exposure to hostile
+//! input small.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::header::Header;
+use crate::syntax::{self, HeaderBlock, RawParams};
+
+/// Limits applied while parsing. Exceeding `max_size` is an error; exceeding the
+/// depth, part or header-field limits is not: the part where the limit is reached is
+/// kept as a leaf (its body is not split further), extra header fields are dropped
+/// from the field list (their bytes stay in the header range), and
+/// [`Message::is_truncated`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest message accepted, in octets. Default 256 MiB.
+    pub max_size: usize,
+    /// Deepest nesting of multiparts and attached messages. Default 32.
+    pub max_depth: usize,
+    /// Most parts (every node of the tree, including attached messages). Default 10 000.
+    pub max_parts: usize,
+    /// Most header fields kept per part. Default 10 000.
+    pub max_header_fields: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_size: 256 << 20, max_depth: 32, max_parts: 10_000, max_header_fields: 10_000 }
+    }
+}
+
+impl Limits {
+    /// The default limits (same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `max_size`.
+    pub fn max_size(mut self, v: usize) -> Self {
+        self.max_size = v;
+        self
+    }
+    /// Sets `max_depth`.
+    pub fn max_depth(mut self, v: usize) -> Self {
+        self.max_depth = v;
+        self
+    }
+    /// Sets `max_parts`.
+    pub fn max_parts(mut self, v: usize) -> Self {
+        self.max_parts = v;
+        self
+    }
+    /// Sets `max_header_fields`.
+    pub fn max_header_fields(mut self, v: usize) -> Self {
+        self.max_header_fields = v;
+        self
+    }
+}
+
+/// Why a message could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The message is larger than [`Limits::max_size`].
+    #[error("message of {size} octets exceeds the limit of {limit}")]
+    TooLarge {
+        /// Size of the message.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+/// What a node of the part tree contains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A leaf: its body is not split further.
+    Leaf,
+    /// A multipart with its children (node ids).
+    Multipart(Vec<usize>),
+    /// A `message/rfc822` (or `message/global`) part: the node id of the attached message.
+    Message(usize),
+}
+
+/// One node of the part tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub(crate) start: usize,
+    pub(crate) header: HeaderBlock,
+    pub(crate) end: usize,
+    /// Lowercase media type and subtype (defaults applied).
+    pub(crate) mtype: String,
+    pub(crate) msubtype: String,
+    /// Content-Type parameters, raw (RFC 2231 sections merged); defaults applied.
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) kind: Kind,
+    pub(crate) parent: Option<usize>,
+    /// Whether this node is a message (the top level or an attached message) rather
+    /// than a MIME body part.
+    pub(crate) is_message: bool,
+}
+
+/// A parsed message: the raw bytes and the part tree over them.
+///
+/// `Message<'a>` borrows the bytes it was parsed from; [`Message::into_owned`] gives
+/// a `Message<'static>` for those who cannot hold a borrow. The tree itself holds no
+/// borrow, only byte ranges, so views are cheap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'a> {
+    raw: Cow<'a, [u8]>,
+    pub(crate) nodes: Vec<Node>,
+    truncated: bool,
+}
+
+/// Transfer encoding of a part (RFC 2045 section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferEncoding {
+    /// `7bit`, also the default when the field is absent.
+    SevenBit,
+    /// `8bit`.
+    EightBit,
+    /// `binary`.
+    Binary,
+    /// `quoted-printable`.
+    QuotedPrintable,
+    /// `base64`.
+    Base64,
+    /// Anything else (the body is left as is).
+    Other,
+}
+
+impl TransferEncoding {
+    /// Parses a Content-Transfer-Encoding value (case-insensitive, whitespace trimmed).
+    pub fn from_value(v: &[u8]) -> Self {
+        let v = syntax::unfold(v);
+        let v: Vec<u8> = v.into_iter().take_while(|&b| b != b'(' && b != b' ').collect();
+        match v.to_ascii_lowercase().as_slice() {
+            b"7bit" | b"" => Self::SevenBit,
+            b"8bit" => Self::EightBit,
+            b"binary" => Self::Binary,
+            b"quoted-printable" => Self::QuotedPrintable,
+            b"base64" => Self::Base64,
+            _ => Self::Other,
+        }
+    }
+    /// The canonical name (`7bit`, `quoted-printable`, ...); `x-unknown` for `Other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SevenBit => "7bit",
+            Self::EightBit => "8bit",
+            Self::Binary => "binary",
+            Self::QuotedPrintable => "quoted-printable",
+            Self::Base64 => "base64",
+            Self::Other => "x-unknown",
+        }
+    }
+    /// Whether the encoding is the identity (7bit, 8bit or binary).
+    pub fn is_identity(self) -> bool {
+        matches!(self, Self::SevenBit | Self::EightBit | Self::Binary)
+    }
+}
+
+struct Builder<'r> {
+    raw: &'r [u8],
+    limits: &'r Limits,
+    nodes: Vec<Node>,
+    truncated: bool,
+}
+
+/// Finds the boundary delimiter lines of a multipart body in `raw[start..end]`.
+/// Returns (line start, line end after its terminator, is close delimiter).
+fn delimiters(raw: &[u8], start: usize, end: usize, boundary: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let Some(body) = raw.get(start..end) else { return out };
+    let mut needle = Vec::with_capacity(boundary.len() + 2);
+    needle.extend_from_slice(b"--");
+    needle.extend_from_slice(boundary);
+    let finder = memchr::memmem::Finder::new(&needle);
+    for i in finder.find_iter(body) {
+        if i != 0 && body.get(i - 1) != Some(&b'\n') {
+            continue;
+        }
+        let mut j = i + needle.len();
+        let close = body.get(j..j + 2) == Some(b"--");
+        if close {
+            j += 2;
+        }
+        while matches!(body.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        let line_end = match body.get(j) {
+            None => j,
+            Some(b'\n') => j + 1,
+            Some(b'\r') if body.get(j + 1) == Some(&b'\n') => j + 2,
+            Some(b'\r') if j + 1 == body.len() => j + 1,
+            _ => continue,
+        };
+        out.push((start + i, start + line_end, close));
+        if close {
+            break;
+        }
+    }
+    out
+}
+
+impl Builder<'_> {
+    fn entity(&mut self, start: usize, end: usize, parent: Option<usize>, is_message: bool, in_digest: bool, depth: usize) -> usize {
+        let raw = self.raw;
+        let header = syntax::split_header(raw, start, end, self.limits.max_header_fields);
+        let mut ct: Option<RawParams> = None;
+        let mut cte = TransferEncoding::SevenBit;
+        let mut seen_ct = false;
+        let mut seen_cte = false;
+        for f in &header.fields {
+            let name = raw.get(f.start..f.name_end).unwrap_or_default();
+            let value = raw.get(f.value_start..f.value_end).unwrap_or_default();
+            if !seen_ct && name.eq_ignore_ascii_case(b"content-type") {
+                seen_ct = true;
+                ct = Some(syntax::parse_params(value));
+            } else if !seen_cte && name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+                seen_cte = true;
+                cte = TransferEncoding::from_value(value);
+            }
+        }
+        if header.fields.len() >= self.limits.max_header_fields {
+            self.truncated = true;
+        }
+        let parsed = ct.and_then(|p| {
+            let (t, s) = p.value.split_once('/')?;
+            let (t, s) = (t.trim(), s.trim());
+            let ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_graphic());
+            (ok(t) && ok(s)).then(|| (t.to_string(), s.to_string(), p.params))
+        });
+        let (mtype, msubtype, params) = match parsed {
+            Some(v) => v,
+            None if in_digest => ("message".into(), "rfc822".into(), Vec::new()),
+            None => ("text".into(), "plain".into(), vec![("charset".into(), "us-ascii".into())]),
+        };
+        let body_start = header.body_start;
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            start,
+            header,
+            end,
+            mtype,
+            msubtype,
+            params,
+            kind: Kind::Leaf,
+            parent,
+            is_message,
+        });
+        let node = &self.nodes[id];
+        let wants_children = node.mtype == "multipart"
+            || (node.mtype == "message"
+                && (node.msubtype == "rfc822" || node.msubtype == "global")
+                && cte.is_identity());
+        if !wants_children {
+            return id;
+        }
+        if depth >= self.limits.max_depth || self.nodes.len() >= self.limits.max_parts {
+            self.truncated = true;
+            return id;
+        }
+        if node.mtype == "multipart" {
+            let Some(boundary) = node
+                .params
+                .iter()
+                .find(|(k, _)| k == "boundary")
+                .map(|(_, v)| v.clone().into_bytes())
+                .filter(|b| !b.is_empty())
+            else {
+                return id;
+            };
+            let digest = node.msubtype == "digest";
+            let delims = delimiters(raw, body_start, end, &boundary);
+            let mut children = Vec::new();
+            for (k, &(_, line_end, close)) in delims.iter().enumerate() {
+                if close {
+                    break;
+                }
+                let part_end = match delims.get(k + 1) {
+                    Some(&(next_start, _, _)) => {
+                        let mut e = next_start;
+                        if e > line_end && raw.get(e - 1) == Some(&b'\n') {
+                            e -= 1;
+                            if e > line_end && raw.get(e - 1) == Some(&b'\r') {
+                                e -= 1;
+                            }
+                        }
+                        e
+                    }
+                    None => end,
+                };
+                if self.nodes.len() >= self.limits.max_parts {
+                    self.truncated = true;
+                    break;
+                }
+                children.push(self.entity(line_end, part_end, Some(id), false, digest, depth + 1));
+            }
+            if !children.is_empty() {
+                self.nodes[id].kind = Kind::Multipart(children);
+            }
+        } else {
+            let child = self.entity(body_start, end, Some(id), true, false, depth + 1);
+            self.nodes[id].kind = Kind::Message(child);
+        }
+        id
+    }
+}
+
+impl<'a> Message<'a> {
+    /// Parses a message with the default [`Limits`].
+    ///
+    /// ```
+    /// let m = mailwire_mime::Message::parse(&b"Subject: hi\r\n\r\nbody"[..]).unwrap();
+    /// assert_eq!(m.root().body(), b"body");
+    /// ```
+    pub fn parse(raw: impl Into<Cow<'a, [u8]>>) -> Result<Self, ParseError> {
+        Self::parse_with(raw, &Limits::default())
+    }
+
+    /// Parses a message with the given limits. Any bytes are accepted: text without a
+    /// header is a message with an empty header and a `text/plain` body.
+    pub fn parse_with(raw: impl Into<Cow<'a, [u8]>>, limits: &Limits) -> Result<Self, ParseError> {
+        let raw = raw.into();
+        if raw.len() > limits.max_size {
+            return Err(ParseError::TooLarge { size: raw.len(), limit: limits.max_size });
+        }
+        let mut b = Builder { raw: &raw, limits, nodes: Vec::new(), truncated: false };
+        b.entity(0, raw.len(), None, true, false, 0);
+        let (nodes, truncated) = (b.nodes, b.truncated);
+        Ok(Message { raw, nodes, truncated })
+    }
+
+    /// Turns this message into one that owns its bytes.
+    pub fn into_owned(self) -> Message<'static> {
+        Message { raw: Cow::Owned(self.raw.into_owned()), nodes: self.nodes, truncated: self.truncated }
+    }
+
+    /// The raw bytes of the message.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Whether a limit (depth, part count, header fields) cut the tree short.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The top-level part: the message itself (its header is the message header).
+    pub fn root(&self) -> Part<'_> {
+        Part { raw: &self.raw, nodes: &self.nodes, id: 0 }
+    }
+
+    /// Every part in depth-first order (parent before children), the root first;
+    /// attached messages are parts too (their parent is the `message/rfc822` part).
+    pub fn parts(&self) -> impl Iterator<Item = Part<'_>> + '_ {
+        (0..self.nodes.len()).map(move |id| Part { raw: &self.raw, nodes: &self.nodes, id })
+    }
+
+    /// The part with the given id (ids are positions in [`Message::parts`]).
+    pub fn part(&self, id: usize) -> Option<Part<'_>> {
+        (id < self.nodes.len()).then(|| Part { raw: &self.raw, nodes: &self.nodes, id })
+    }
+
+    /// Size of the message as IMAP's RFC822.SIZE: bare LFs count as CRLF.
+    pub fn size_crlf(&self) -> usize {
+        syntax::crlf_len(&self.raw, 0..self.raw.len())
+    }
+}
+
+/// A view of one part of a parsed message.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'m> {
+    pub(crate) raw: &'m [u8],
+    pub(crate) nodes: &'m [Node],
+    pub(crate) id: usize,
+}
+
+impl<'m> Part<'m> {
+    pub(crate) fn node(&self) -> &'m Node {
+        // Invariant: a Part is only made with an id < nodes.len().
+        &self.nodes[self.id]
+    }
+
+    pub(crate) fn at(&self, id: usize) -> Part<'m> {
+        Part { raw: self.raw, nodes: self.nodes, id }
+    }
+
+    /// This part's id: its position in [`Message::parts`].
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The whole part: header start to end.
+    pub fn range(&self) -> Range<usize> {
+        let n = self.node();
+        n.start..n.end
+    }
+
+    /// The header, including the blank line that ends it (if any).
+    pub fn header_range(&self) -> Range<usize> {
+        let n = self.node();
+        n.start..n.header.body_start
+    }
+
+    /// The body: after the blank line to the end of the part (for a part of a
+    /// multipart, the line break before the next boundary is not included).
+    pub fn body_range(&self) -> Range<usize> {
+        let n = self.node();
+        n.header.body_start..n.end
+    }
+
+    /// Whether the header is closed by a blank line.
+    pub fn has_blank_line(&self) -> bool {
+        self.node().header.has_blank_line
+    }
+
+    /// The raw header bytes (see [`Part::header_range`]).
+    pub fn raw_header(&self) -> &'m [u8] {
+        self.raw.get(self.header_range()).unwrap_or_default()
+    }
+
+    /// The raw body, still transfer-encoded.
+    pub fn body(&self) -> &'m [u8] {
+        self.raw.get(self.body_range()).unwrap_or_default()
+    }
+
+    /// The header fields in order.
+    pub fn headers(&self) -> impl Iterator<Item = Header<'m>> + 'm {
+        let raw = self.raw;
+        self.node().header.fields.iter().map(move |f| Header::new(raw, f))
+    }
+
+    /// The first header field with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<Header<'m>> {
+        self.headers().find(|h| h.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Every header field with this name (case-insensitive), in order.
+    pub fn header_all<'n>(&self, name: &'n str) -> impl Iterator<Item = Header<'m>> + 'n
+    where
+        'm: 'n,
+    {
+        self.headers().filter(move |h| h.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The media type, lowercase (`text`; the default `text` or, in a digest, `message`).
+    pub fn media_type(&self) -> &'m str {
+        &self.node().mtype
+    }
+
+    /// The media subtype, lowercase.
+    pub fn media_subtype(&self) -> &'m str {
+        &self.node().msubtype
+    }
+
+    /// The Content-Type parameters as written: lowercase names, RFC 2231 sections
+    /// merged, and a name ending in `*` for a value still in `charset'lang'%XX` form.
+    /// This is what IMAP's BODYSTRUCTURE shows. For decoded values use
+    /// [`Header::content_type`] on the `Content-Type` field, or [`Part::param`].
+    pub fn raw_params(&self) -> &'m [(String, String)] {
+        &self.node().params
+    }
+
+    /// A Content-Type parameter, decoded (RFC 2231 charset and continuations, RFC 2047).
+    pub fn param(&self, name: &str) -> Option<String> {
+        if let Some(ct) = self.header("content-type").and_then(|h| h.content_type()) {
+            return ct.param(name).map(str::to_string);
+        }
+        self.raw_params().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    }
+
+    /// The Content-Transfer-Encoding (7bit when absent).
+    pub fn transfer_encoding(&self) -> TransferEncoding {
+        self.header("content-transfer-encoding")
+            .map_or(TransferEncoding::SevenBit, |h| TransferEncoding::from_value(h.raw_value()))
+    }
+
+    /// Whether this is a multipart with at least one part.
+    pub fn is_multipart(&self) -> bool {
+        matches!(self.node().kind, Kind::Multipart(_))
+    }
+
+    /// Whether this part is a message: the top level, or a message attached in a
+    /// `message/rfc822` part (see [`Part::attached_message`]).
+    pub fn is_message(&self) -> bool {
+        self.node().is_message
+    }
+
+    /// The parts of a multipart (empty for anything else).
+    pub fn children(&self) -> impl Iterator<Item = Part<'m>> + 'm {
+        let this = *self;
+        let ids: &'m [usize] = match &self.node().kind {
+            Kind::Multipart(c) => c,
+            _ => &[],
+        };
+        ids.iter().map(move |&id| this.at(id))
+    }
+
+    /// For a `message/rfc822` (or `message/global`) part with an identity transfer
+    /// encoding: the attached message.
+    pub fn attached_message(&self) -> Option<Part<'m>> {
+        match self.node().kind {
+            Kind::Message(id) => Some(self.at(id)),
+            _ => None,
+        }
+    }
+
+    /// The parent part (for an attached message, its `message/rfc822` part).
+    pub fn parent(&self) -> Option<Part<'m>> {
+        self.node().parent.map(|id| self.at(id))
+    }
+
+    /// The body with its transfer encoding removed (base64 and quoted-printable are
+    /// decoded leniently; anything else is returned as is).
+    pub fn decoded_body(&self) -> Cow<'m, [u8]> {
+        let body = self.body();
+        match self.transfer_encoding() {
+            TransferEncoding::Base64 => Cow::Owned(crate::encoding::base64_decode_lenient(body)),
+            TransferEncoding::QuotedPrintable => {
+                Cow::Owned(quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap_or_else(|_| body.to_vec()))
+            }
+            _ => Cow::Borrowed(body),
+        }
+    }
+
+    /// For a `text/*` part: the decoded body converted from its charset to UTF-8
+    /// (unknown charsets are read as UTF-8, invalid sequences replaced).
+    pub fn text(&self) -> Option<String> {
+        if self.media_type() != "text" {
+            return None;
+        }
+        let bytes = self.decoded_body();
+        let charset = self.param("charset");
+        if let Some(dec) = charset
+            .as_deref()
+            .filter(|c| !c.eq_ignore_ascii_case("utf-8") && !c.eq_ignore_ascii_case("us-ascii"))
+            .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()))
+        {
+            return Some(dec(&bytes));
+        }
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The file name of an attachment: Content-Disposition `filename`, else
+    /// Content-Type `name`, decoded.
+    pub fn filename(&self) -> Option<String> {
+        self.header("content-disposition")
+            .and_then(|h| h.content_type())
+            .and_then(|d| d.param("filename").map(str::to_string))
+            .or_else(|| self.param("name"))
+    }
+}
