@@ -1,0 +1,770 @@
+//! The EHLO (and LHLO) reply: the server's name, a greeting, and its service extensions
+//! (RFC 5321 section 4.1.1.1, `ehlo-ok-rsp`).
+
+use std::fmt;
+
+use mailwire_core::sasl::Mechanism;
+
+use super::{EnhancedCode, Reply, ReplyCode, ReplyText};
+use crate::types::Host;
+
+/// An error reading an EHLO reply, or building one of its parts.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EhloError {
+    /// The reply code is not 250, so this is not a successful EHLO reply.
+    #[error("not an EHLO reply: code {0}")]
+    NotOk(ReplyCode),
+    /// The first line of the reply is empty: the server did not name itself.
+    #[error("the EHLO reply does not name the server")]
+    MissingDomain,
+    /// The server's name is empty, or holds a space or control character, or looks like an
+    /// enhanced status code.
+    #[error("invalid EHLO domain")]
+    InvalidDomain,
+    /// An EHLO keyword or parameter is empty or holds a space, CR or LF.
+    #[error("invalid EHLO keyword or parameter")]
+    InvalidToken,
+}
+
+/// The name a server gives for itself at the start of its greeting and EHLO reply: a
+/// domain or an address literal such as `[192.0.2.1]`.
+///
+/// Accepted tolerantly, as servers send it: one or more characters, none of them a space or
+/// an ASCII control character (non-ASCII is allowed, for SMTPUTF8 servers). It cannot look
+/// like an enhanced status code (`2.0.0`), which a client would read as one.
+///
+/// ```
+/// use mailwire_smtp::types::EhloDomain;
+/// assert_eq!(EhloDomain::new("mail.example.com").unwrap().as_str(), "mail.example.com");
+/// assert!(EhloDomain::new("[192.0.2.1]").is_ok());
+/// assert!(EhloDomain::new("two words").is_err());
+/// assert!(EhloDomain::new("").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EhloDomain(String);
+
+impl EhloDomain {
+    /// Validates a server name.
+    pub fn new(name: &str) -> Result<EhloDomain, EhloError> {
+        EhloDomain::check(name)?;
+        Ok(EhloDomain(name.to_owned()))
+    }
+
+    fn check(name: &str) -> Result<(), EhloError> {
+        let looks_enhanced = name.as_bytes().first().is_some_and(|&c| {
+            matches!(c, b'2' | b'4' | b'5') && EnhancedCode::split_prefix(c - b'0', name).is_some()
+        });
+        let valid =
+            !name.is_empty() && name.bytes().all(|b| b > b' ' && b != 0x7f) && !looks_enhanced;
+        if valid {
+            Ok(())
+        } else {
+            Err(EhloError::InvalidDomain)
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The name as a strictly valid domain or address literal, if it is one (servers are
+    /// not always strict here).
+    pub fn to_host(&self) -> Option<Host> {
+        Host::try_from(self.0.as_str()).ok()
+    }
+}
+
+impl TryFrom<&Host> for EhloDomain {
+    type Error = EhloError;
+    /// The host as written on the wire (`mail.example.com`, `[192.0.2.1]`). Fails only for
+    /// a domain that reads as an enhanced status code, such as `2.0.0`.
+    fn try_from(host: &Host) -> Result<Self, EhloError> {
+        EhloDomain::try_from(host.to_string())
+    }
+}
+
+impl TryFrom<&str> for EhloDomain {
+    type Error = EhloError;
+    fn try_from(name: &str) -> Result<Self, EhloError> {
+        EhloDomain::new(name)
+    }
+}
+
+impl TryFrom<String> for EhloDomain {
+    type Error = EhloError;
+    fn try_from(name: String) -> Result<Self, EhloError> {
+        EhloDomain::check(&name)?;
+        Ok(EhloDomain(name))
+    }
+}
+
+impl AsRef<str> for EhloDomain {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EhloDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One service extension from an EHLO reply line: `ehlo-keyword *( SP ehlo-param )`.
+///
+/// Keywords are matched case-insensitively. A known keyword whose parameters do not fit
+/// its RFC (say `SIZE abc`, or `PIPELINING` with a parameter) is kept as
+/// [`Capability::Other`], as is every unknown keyword, with its parameters, so that a
+/// reply survives a round trip.
+///
+/// ```
+/// use mailwire_core::sasl::Mechanism;
+/// use mailwire_smtp::types::Capability;
+///
+/// assert_eq!(Capability::parse("SIZE 10240000").unwrap(), Some(Capability::Size(Some(10240000))));
+/// assert_eq!(Capability::parse("size").unwrap(), Some(Capability::Size(None)));
+/// assert_eq!(
+///     Capability::parse("AUTH=LOGIN PLAIN").unwrap(),
+///     Some(Capability::AuthLegacy(vec![Mechanism::Login, Mechanism::Plain]))
+/// );
+/// let other = Capability::parse("X-EXPS GSSAPI NTLM").unwrap().unwrap();
+/// assert_eq!(other.keyword(), "X-EXPS");
+/// assert_eq!(other.to_string(), "X-EXPS GSSAPI NTLM");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// `SIZE [n]` (RFC 1870): the largest message accepted, in bytes; `None` when the
+    /// server does not state one, `Some(0)` when it sets no limit.
+    Size(Option<u64>),
+    /// `PIPELINING` (RFC 2920).
+    Pipelining,
+    /// `CHUNKING` (RFC 3030): the BDAT command.
+    Chunking,
+    /// `BINARYMIME` (RFC 3030).
+    BinaryMime,
+    /// `8BITMIME` (RFC 6152).
+    EightBitMime,
+    /// `SMTPUTF8` (RFC 6531).
+    SmtpUtf8,
+    /// `DSN` (RFC 3461).
+    Dsn,
+    /// `ENHANCEDSTATUSCODES` (RFC 2034).
+    EnhancedStatusCodes,
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// `AUTH mechanism...` (RFC 4954).
+    Auth(Vec<Mechanism>),
+    /// `AUTH=mechanism...`: the form from before RFC 2554 was final, still sent by servers
+    /// alongside `AUTH` for old Outlook clients.
+    AuthLegacy(Vec<Mechanism>),
+    /// `REQUIRETLS` (RFC 8689).
+    RequireTls,
+    /// `VRFY` (RFC 5321).
+    Vrfy,
+    /// `EXPN` (RFC 5321).
+    Expn,
+    /// `ETRN` (RFC 1985).
+    Etrn,
+    /// `HELP` (RFC 5321).
+    Help,
+    /// Any other keyword, or a known one with parameters that do not fit it.
+    Other(OtherCapability),
+}
+
+/// A capability mailwire does not type: the keyword and parameters as sent.
+///
+/// Built only through [`Capability::new`] or [`Capability::parse`], which give a typed
+/// [`Capability`] when the keyword and parameters fit one, so that a value of this type
+/// never reads back as something else.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OtherCapability {
+    keyword: String,
+    params: Vec<String>,
+}
+
+impl OtherCapability {
+    /// The keyword, as sent.
+    pub fn keyword(&self) -> &str {
+        &self.keyword
+    }
+
+    /// The parameters, as sent.
+    pub fn params(&self) -> &[String] {
+        &self.params
+    }
+}
+
+/// Keyword and parameter tokens: tolerant of what servers send, any non-empty string
+/// without a space, CR or LF (the RFC's `ehlo-keyword` and `ehlo-param` are subsets).
+fn check_token(token: &str) -> Result<(), EhloError> {
+    if token.is_empty() || memchr::memchr3(b' ', b'\r', b'\n', token.as_bytes()).is_some() {
+        Err(EhloError::InvalidToken)
+    } else {
+        Ok(())
+    }
+}
+
+fn mechanisms<'a>(names: impl Iterator<Item = &'a str>) -> Option<Vec<Mechanism>> {
+    names.map(Mechanism::from_name).collect()
+}
+
+impl Capability {
+    /// A capability from its keyword and parameters: the typed variant when they fit one,
+    /// [`Capability::Other`] otherwise.
+    pub fn new<S: AsRef<str>>(keyword: &str, params: &[S]) -> Result<Capability, EhloError> {
+        check_token(keyword)?;
+        for param in params {
+            check_token(param.as_ref())?;
+        }
+        Ok(Capability::typed(keyword, params).unwrap_or_else(|| {
+            Capability::Other(OtherCapability {
+                keyword: keyword.to_owned(),
+                params: params.iter().map(|p| p.as_ref().to_owned()).collect(),
+            })
+        }))
+    }
+
+    /// Reads one EHLO reply line (without the reply code). Words are separated by one or
+    /// more spaces (tolerating the doubled and trailing spaces some servers send); a line
+    /// with no word gives `Ok(None)`.
+    pub fn parse(line: &str) -> Result<Option<Capability>, EhloError> {
+        ReplyText::check(line).map_err(|_| EhloError::InvalidToken)?;
+        let mut words = line.split(' ').filter(|w| !w.is_empty());
+        let Some(keyword) = words.next() else {
+            return Ok(None);
+        };
+        // Most lines have at most a handful of parameters; a small stack buffer would
+        // do, but a Vec of borrowed words is cheap and allocation-free when empty.
+        let params: Vec<&str> = words.collect();
+        Capability::new(keyword, &params).map(Some)
+    }
+
+    fn typed<S: AsRef<str>>(keyword: &str, params: &[S]) -> Option<Capability> {
+        let kw = keyword.as_bytes();
+        if kw.len() >= 5 && kw[..5].eq_ignore_ascii_case(b"AUTH=") {
+            let first = keyword.get(5..).filter(|m| !m.is_empty());
+            let names = first.into_iter().chain(params.iter().map(|p| p.as_ref()));
+            return mechanisms(names).map(Capability::AuthLegacy);
+        }
+        let no_params = |cap: Capability| params.is_empty().then_some(cap);
+        let upper = |s: &str| kw.eq_ignore_ascii_case(s.as_bytes());
+        if upper("SIZE") {
+            return match params {
+                [] => Some(Capability::Size(None)),
+                [n] => {
+                    let n = n.as_ref();
+                    // Digits only: `u64::from_str` would also take a leading `+`.
+                    if n.bytes().all(|b| b.is_ascii_digit()) {
+                        n.parse().ok().map(|n| Capability::Size(Some(n)))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+        }
+        if upper("AUTH") {
+            return mechanisms(params.iter().map(|p| p.as_ref())).map(Capability::Auth);
+        }
+        let cap = match kw.len() {
+            3 if upper("DSN") => Capability::Dsn,
+            4 if upper("VRFY") => Capability::Vrfy,
+            4 if upper("EXPN") => Capability::Expn,
+            4 if upper("ETRN") => Capability::Etrn,
+            4 if upper("HELP") => Capability::Help,
+            8 if upper("CHUNKING") => Capability::Chunking,
+            8 if upper("8BITMIME") => Capability::EightBitMime,
+            8 if upper("SMTPUTF8") => Capability::SmtpUtf8,
+            8 if upper("STARTTLS") => Capability::StartTls,
+            10 if upper("PIPELINING") => Capability::Pipelining,
+            10 if upper("BINARYMIME") => Capability::BinaryMime,
+            10 if upper("REQUIRETLS") => Capability::RequireTls,
+            19 if upper("ENHANCEDSTATUSCODES") => Capability::EnhancedStatusCodes,
+            _ => return None,
+        };
+        no_params(cap)
+    }
+
+    /// The keyword (upper case for the typed variants; `AUTH` for both AUTH forms).
+    pub fn keyword(&self) -> &str {
+        match self {
+            Capability::Size(_) => "SIZE",
+            Capability::Pipelining => "PIPELINING",
+            Capability::Chunking => "CHUNKING",
+            Capability::BinaryMime => "BINARYMIME",
+            Capability::EightBitMime => "8BITMIME",
+            Capability::SmtpUtf8 => "SMTPUTF8",
+            Capability::Dsn => "DSN",
+            Capability::EnhancedStatusCodes => "ENHANCEDSTATUSCODES",
+            Capability::StartTls => "STARTTLS",
+            Capability::Auth(_) | Capability::AuthLegacy(_) => "AUTH",
+            Capability::RequireTls => "REQUIRETLS",
+            Capability::Vrfy => "VRFY",
+            Capability::Expn => "EXPN",
+            Capability::Etrn => "ETRN",
+            Capability::Help => "HELP",
+            Capability::Other(other) => &other.keyword,
+        }
+    }
+
+    /// Writes the EHLO line (without code and CRLF).
+    pub(crate) fn write_to(&self, out: &mut String) {
+        match self {
+            Capability::Size(Some(n)) => {
+                out.push_str("SIZE ");
+                out.push_str(&n.to_string());
+            }
+            Capability::Auth(mechs) => {
+                out.push_str("AUTH");
+                for m in writable(mechs) {
+                    out.push(' ');
+                    out.push_str(m.as_str());
+                }
+            }
+            Capability::AuthLegacy(mechs) => {
+                out.push_str("AUTH=");
+                for (i, m) in writable(mechs).enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(m.as_str());
+                }
+            }
+            Capability::Other(other) => {
+                out.push_str(&other.keyword);
+                for p in &other.params {
+                    out.push(' ');
+                    out.push_str(p);
+                }
+            }
+            simple => out.push_str(simple.keyword()),
+        }
+    }
+}
+
+/// The mechanisms whose names are valid SASL names in canonical form. `Mechanism::Other`
+/// is a public variant that can hold any string; one that could not have come from
+/// [`Mechanism::from_name`] (a space, a CR or LF, lower case) is left out rather than
+/// written, so that a capability line can never break the reply's framing.
+fn writable(mechs: &[Mechanism]) -> impl Iterator<Item = &Mechanism> {
+    mechs
+        .iter()
+        .filter(|m| Mechanism::from_name(m.as_str()).as_ref() == Some(*m))
+}
+
+impl fmt::Display for Capability {
+    /// The EHLO line, without code and CRLF.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
+        self.write_to(&mut line);
+        f.write_str(&line)
+    }
+}
+
+/// The service extensions a server announced, in the order it sent them, with lookups.
+///
+/// ```
+/// use mailwire_core::sasl::Mechanism;
+/// use mailwire_smtp::types::{Capabilities, Capability};
+///
+/// let caps: Capabilities = [
+///     Capability::Pipelining,
+///     Capability::Size(Some(1000)),
+///     Capability::Auth(vec![Mechanism::Plain]),
+///     Capability::AuthLegacy(vec![Mechanism::Login, Mechanism::Plain]),
+/// ]
+/// .into_iter()
+/// .collect();
+/// assert!(caps.supports_pipelining() && !caps.supports_chunking());
+/// assert_eq!(caps.size(), Some(Some(1000)));
+/// assert_eq!(caps.auth_mechanisms(), [&Mechanism::Plain, &Mechanism::Login]);
+/// assert!(caps.contains("size"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Capabilities(Vec<Capability>);
+
+impl Capabilities {
+    /// No capabilities.
+    pub const fn new() -> Capabilities {
+        Capabilities(Vec::new())
+    }
+
+    /// Adds a capability at the end.
+    pub fn push(&mut self, capability: Capability) {
+        self.0.push(capability);
+    }
+
+    /// The capabilities, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Capability> {
+        self.0.iter()
+    }
+
+    /// The capabilities, in order.
+    pub fn as_slice(&self) -> &[Capability] {
+        &self.0
+    }
+
+    /// The number of capabilities.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first capability with this keyword (case-insensitive; `AUTH` finds both AUTH
+    /// forms).
+    pub fn get(&self, keyword: &str) -> Option<&Capability> {
+        self.0
+            .iter()
+            .find(|c| c.keyword().eq_ignore_ascii_case(keyword))
+    }
+
+    /// Whether a capability with this keyword was announced (case-insensitive).
+    pub fn contains(&self, keyword: &str) -> bool {
+        self.get(keyword).is_some()
+    }
+
+    fn has(&self, wanted: &Capability) -> bool {
+        self.0.contains(wanted)
+    }
+
+    /// `SIZE`: `None` if not announced; `Some(None)` if announced without a limit;
+    /// `Some(Some(n))` with the limit in bytes (`0` meaning none is set).
+    pub fn size(&self) -> Option<Option<u64>> {
+        self.0.iter().find_map(|c| match c {
+            Capability::Size(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// `PIPELINING` was announced.
+    pub fn supports_pipelining(&self) -> bool {
+        self.has(&Capability::Pipelining)
+    }
+
+    /// `CHUNKING` was announced.
+    pub fn supports_chunking(&self) -> bool {
+        self.has(&Capability::Chunking)
+    }
+
+    /// `BINARYMIME` was announced.
+    pub fn supports_binary_mime(&self) -> bool {
+        self.has(&Capability::BinaryMime)
+    }
+
+    /// `8BITMIME` was announced.
+    pub fn supports_8bitmime(&self) -> bool {
+        self.has(&Capability::EightBitMime)
+    }
+
+    /// `SMTPUTF8` was announced.
+    pub fn supports_smtputf8(&self) -> bool {
+        self.has(&Capability::SmtpUtf8)
+    }
+
+    /// `DSN` was announced.
+    pub fn supports_dsn(&self) -> bool {
+        self.has(&Capability::Dsn)
+    }
+
+    /// `ENHANCEDSTATUSCODES` was announced.
+    pub fn supports_enhanced_status_codes(&self) -> bool {
+        self.has(&Capability::EnhancedStatusCodes)
+    }
+
+    /// `STARTTLS` was announced.
+    pub fn supports_starttls(&self) -> bool {
+        self.has(&Capability::StartTls)
+    }
+
+    /// `REQUIRETLS` was announced.
+    pub fn supports_requiretls(&self) -> bool {
+        self.has(&Capability::RequireTls)
+    }
+
+    /// `AUTH` (either form) was announced, possibly with no mechanism.
+    pub fn supports_auth(&self) -> bool {
+        self.0
+            .iter()
+            .any(|c| matches!(c, Capability::Auth(_) | Capability::AuthLegacy(_)))
+    }
+
+    /// The SASL mechanisms announced with `AUTH` and `AUTH=`, in order, each once.
+    pub fn auth_mechanisms(&self) -> Vec<&Mechanism> {
+        let mut out: Vec<&Mechanism> = Vec::new();
+        for cap in &self.0 {
+            if let Capability::Auth(mechs) | Capability::AuthLegacy(mechs) = cap {
+                for m in mechs {
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether this SASL mechanism was announced.
+    pub fn supports_mechanism(&self, mechanism: &Mechanism) -> bool {
+        self.0.iter().any(|c| match c {
+            Capability::Auth(mechs) | Capability::AuthLegacy(mechs) => mechs.contains(mechanism),
+            _ => false,
+        })
+    }
+}
+
+impl FromIterator<Capability> for Capabilities {
+    fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
+        Capabilities(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<Capability>> for Capabilities {
+    fn from(caps: Vec<Capability>) -> Self {
+        Capabilities(caps)
+    }
+}
+
+impl<'a> IntoIterator for &'a Capabilities {
+    type Item = &'a Capability;
+    type IntoIter = std::slice::Iter<'a, Capability>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Capabilities {
+    type Item = Capability;
+    type IntoIter = std::vec::IntoIter<Capability>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// A successful EHLO (or LHLO) reply: `250-domain [greeting]`, then one extension per line.
+///
+/// A client reads it from a parsed [`Reply`] with [`EhloReply::from_reply`] (or
+/// `TryFrom`); a server builds one from its configuration and sends
+/// [`EhloReply::to_reply`].
+///
+/// ```
+/// use mailwire_core::sasl::Mechanism;
+/// use mailwire_smtp::parse::{parse_reply, ReplyLimits};
+/// use mailwire_smtp::types::{Capability, EhloDomain, EhloReply};
+///
+/// let wire = b"250-mx.example.com at your service\r\n250-SIZE 35882577\r\n\
+///              250-AUTH LOGIN PLAIN XOAUTH2\r\n250 PIPELINING\r\n";
+/// let (reply, used) = parse_reply(wire, &ReplyLimits::default()).unwrap().unwrap();
+/// assert_eq!(used, wire.len());
+/// let ehlo = EhloReply::from_reply(&reply).unwrap();
+/// assert_eq!(ehlo.domain.as_str(), "mx.example.com");
+/// assert_eq!(ehlo.greeting.as_str(), "at your service");
+/// assert_eq!(ehlo.capabilities.size(), Some(Some(35882577)));
+/// assert!(ehlo.capabilities.supports_pipelining());
+/// assert_eq!(ehlo.capabilities.auth_mechanisms().len(), 3);
+///
+/// // A server announcing its configuration:
+/// let mut mine = EhloReply::new(EhloDomain::new("localhost").unwrap());
+/// mine.capabilities.push(Capability::Size(Some(10_000_000)));
+/// mine.capabilities.push(Capability::Auth(vec![Mechanism::Plain]));
+/// assert_eq!(mine.to_reply().to_bytes(), b"250-localhost\r\n250-SIZE 10000000\r\n250 AUTH PLAIN\r\n");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EhloReply {
+    /// The name the server gives for itself.
+    pub domain: EhloDomain,
+    /// The free text after the name on the first line (empty if none).
+    pub greeting: ReplyText,
+    /// The service extensions, in the order announced.
+    pub capabilities: Capabilities,
+}
+
+impl EhloReply {
+    /// A reply with this name, no greeting and no extensions.
+    pub fn new(domain: EhloDomain) -> EhloReply {
+        EhloReply {
+            domain,
+            greeting: ReplyText::empty(),
+            capabilities: Capabilities::new(),
+        }
+    }
+
+    /// Reads an EHLO reply. Tolerances: an enhanced status code the server put on every
+    /// line (against RFC 2034) is ignored; lines with no keyword are skipped; keywords and
+    /// parameters may be any words without spaces (see [`Capability`]).
+    pub fn from_reply(reply: &Reply) -> Result<EhloReply, EhloError> {
+        if reply.code() != ReplyCode::OK {
+            return Err(EhloError::NotOk(reply.code()));
+        }
+        let mut lines = reply.lines();
+        let first = lines.next().unwrap_or_default();
+        let (domain, greeting) = match first.split_once(' ') {
+            Some((domain, greeting)) => (domain, greeting),
+            None => (first, ""),
+        };
+        if domain.is_empty() {
+            return Err(EhloError::MissingDomain);
+        }
+        let domain = EhloDomain::new(domain)?;
+        // The reply's lines hold no CR or LF, so neither does the greeting.
+        let greeting = ReplyText(greeting.to_owned());
+        let mut capabilities = Vec::with_capacity(reply.line_count() - 1);
+        for line in lines {
+            if let Some(cap) = Capability::parse(line)? {
+                capabilities.push(cap);
+            }
+        }
+        Ok(EhloReply {
+            domain,
+            greeting,
+            capabilities: Capabilities(capabilities),
+        })
+    }
+
+    /// The reply to send: code 250, no enhanced status code (RFC 2034 leaves EHLO replies
+    /// without one).
+    pub fn to_reply(&self) -> Reply {
+        let mut text = String::with_capacity(64 + 16 * self.capabilities.len());
+        text.push_str(self.domain.as_str());
+        if !self.greeting.is_empty() {
+            text.push(' ');
+            text.push_str(self.greeting.as_str());
+        }
+        for cap in &self.capabilities {
+            text.push('\n');
+            cap.write_to(&mut text);
+        }
+        // The domain cannot look like an enhanced code (checked by `EhloDomain`), and no
+        // part holds CR or LF (checked by each part's type), so the canonical form holds.
+        Reply::from_parsed(ReplyCode::OK, None, text)
+    }
+
+    /// Appends the reply's encoding to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        self.to_reply().encode(out);
+    }
+}
+
+impl TryFrom<&Reply> for EhloReply {
+    type Error = EhloError;
+    fn try_from(reply: &Reply) -> Result<Self, EhloError> {
+        EhloReply::from_reply(reply)
+    }
+}
+
+impl From<&EhloReply> for Reply {
+    fn from(ehlo: &EhloReply) -> Reply {
+        ehlo.to_reply()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keywords_are_typed_case_insensitively() {
+        let cases: &[(&str, Capability)] = &[
+            ("SIZE", Capability::Size(None)),
+            ("size 0", Capability::Size(Some(0))),
+            (
+                "SIZE 18446744073709551615",
+                Capability::Size(Some(u64::MAX)),
+            ),
+            ("PIPELINING", Capability::Pipelining),
+            ("Chunking", Capability::Chunking),
+            ("BINARYMIME", Capability::BinaryMime),
+            ("8bitmime", Capability::EightBitMime),
+            ("SMTPUTF8", Capability::SmtpUtf8),
+            ("DSN", Capability::Dsn),
+            ("ENHANCEDSTATUSCODES", Capability::EnhancedStatusCodes),
+            ("STARTTLS", Capability::StartTls),
+            ("REQUIRETLS", Capability::RequireTls),
+            ("VRFY", Capability::Vrfy),
+            ("EXPN", Capability::Expn),
+            ("ETRN", Capability::Etrn),
+            ("HELP", Capability::Help),
+            ("AUTH", Capability::Auth(vec![])),
+            (
+                "AUTH login  CRAM-MD5 ",
+                Capability::Auth(vec![Mechanism::Login, Mechanism::CramMd5]),
+            ),
+            ("AUTH=", Capability::AuthLegacy(vec![])),
+            (
+                "auth=PLAIN xoauth2",
+                Capability::AuthLegacy(vec![Mechanism::Plain, Mechanism::XOAuth2]),
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                Capability::parse(line).unwrap().as_ref(),
+                Some(want),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn misfits_and_unknowns_are_kept_verbatim() {
+        for line in [
+            "SIZE abc",
+            "SIZE +5",
+            "SIZE 18446744073709551616",
+            "SIZE 1 2",
+            "PIPELINING yes",
+            "AUTH PL@IN",
+            "AUTH=A23456789012345678901",
+            "X-EXPS GSSAPI NTLM",
+            "XCLIENT NAME ADDR",
+            "DELIVERBY 300",
+            "STARTTLSX",
+        ] {
+            let cap = Capability::parse(line).unwrap().unwrap();
+            let Capability::Other(other) = &cap else {
+                panic!("{line} typed as {cap:?}");
+            };
+            assert_eq!(cap.to_string(), line);
+            assert_eq!(
+                std::iter::once(other.keyword())
+                    .chain(other.params().iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                line
+            );
+        }
+        assert_eq!(Capability::parse("   ").unwrap(), None);
+        assert_eq!(Capability::parse("a\rb"), Err(EhloError::InvalidToken));
+        assert_eq!(
+            Capability::new("PIPELINING", &[] as &[&str]).unwrap(),
+            Capability::Pipelining
+        );
+        assert_eq!(Capability::new("X", &["a b"]), Err(EhloError::InvalidToken));
+    }
+
+    #[test]
+    fn domains_cannot_be_read_as_something_else() {
+        for bad in ["", "a b", "a\tb", "2.0.0", "5.1.1", "x\u{7f}"] {
+            assert!(EhloDomain::new(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "2.0.0x",
+            "3.0.0",
+            "[IPv6:2001:db8::1]",
+            "müller.example",
+            "localhost",
+        ] {
+            assert!(EhloDomain::new(good).is_ok(), "{good:?}");
+        }
+    }
+}
