@@ -1,1 +1,6 @@
-//! mailwire-imap (work in progress)
+//! # mailwire-imap
+//!
+//! (documentation in progress)
+
+pub mod frame;
+pub mod types;
