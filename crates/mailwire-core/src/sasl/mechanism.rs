@@ -26,6 +26,32 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
+    /// The mechanisms mailwire implements, client and server side, in the order a server
+    /// lists them.
+    pub const SUPPORTED: &'static [Mechanism] = &[
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::CramMd5,
+        Mechanism::XOAuth2,
+        Mechanism::OAuthBearer,
+    ];
+
+    /// Whether mailwire implements the mechanism (everything but [`Mechanism::Other`]).
+    pub fn is_supported(&self) -> bool {
+        !matches!(self, Mechanism::Other(_))
+    }
+
+    /// Whether the client sends the first message (PLAIN, XOAUTH2, OAUTHBEARER), so that
+    /// it may go with the command as an initial response. LOGIN and CRAM-MD5 wait for the
+    /// server's first challenge (a LOGIN server still takes a username sent as initial
+    /// response, as many clients do that).
+    pub fn is_client_first(&self) -> bool {
+        matches!(
+            self,
+            Mechanism::Plain | Mechanism::XOAuth2 | Mechanism::OAuthBearer
+        )
+    }
+
     /// Parses a mechanism name (case-insensitive). Returns `None` if `name` is not a valid
     /// SASL mechanism name (RFC 4422 section 3.1: 1 to 20 of `A-Z 0-9 - _`).
     pub fn from_name(name: &str) -> Option<Mechanism> {
