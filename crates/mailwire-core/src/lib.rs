@@ -2,7 +2,7 @@
 //!
 //! What mailwire's SMTP, POP3 and IMAP crates share, written once:
 //!
-//! - [`line`]: CRLF line framing with a length limit and recovery to the next line;
+//! - [`line`](mod@line): CRLF line framing with a length limit and recovery to the next line;
 //! - [`dot`]: streaming dot-stuffing and un-stuffing (SMTP `DATA`, POP3 multi-line
 //!   responses);
 //! - [`sasl`]: the SASL mechanisms PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and OAUTHBEARER, client
@@ -55,6 +55,8 @@
 //! ```
 
 pub mod dot;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod line;
 pub mod sasl;
 mod secret;
