@@ -4,5 +4,7 @@
 //! serializers, and client and server state machines.
 
 pub mod encode;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod parse;
 pub mod types;

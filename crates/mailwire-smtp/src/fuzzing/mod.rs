@@ -1,0 +1,5 @@
+//! Checking logic for the cargo-fuzz targets in `fuzz/`, kept in the crate so that the
+//! seed corpora can be replayed by ordinary tests. Not a stable API.
+
+pub mod command;
+pub mod reply;
