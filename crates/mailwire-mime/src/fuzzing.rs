@@ -1,0 +1,96 @@
+//! Checks shared by the fuzz targets (`fuzz/fuzz_targets/mime_*.rs`), the corpus
+//! replay test and the property tests. Not a stable API.
+
+use crate::imap::{BodyKind, BodyStructure, BodyStructureOptions, Section, SectionText};
+use crate::parse::{Limits, Message};
+
+fn limits() -> Limits {
+    Limits::default().max_parts(500).max_depth(20)
+}
+
+/// Parses `data` and decodes everything the parser offers: every header as text,
+/// addresses, date, message ids and content type, and every body. Checks that all
+/// byte ranges are inside the message and nested as the tree says.
+pub fn parse(data: &[u8]) {
+    let Ok(msg) = Message::parse_with(data, &limits()) else { return };
+    let len = data.len();
+    for p in msg.parts() {
+        let r = p.range();
+        let (h, b) = (p.header_range(), p.body_range());
+        assert!(r.start <= r.end && r.end <= len, "part range out of bounds");
+        assert!(h.start == r.start && h.end == b.start && b.end == r.end, "ranges not contiguous");
+        assert!(h.start <= h.end && b.start <= b.end, "inverted range");
+        if let Some(parent) = p.parent() {
+            let pr = parent.body_range();
+            assert!(pr.start <= r.start && r.end <= pr.end, "child outside parent body");
+        }
+        for hd in p.headers() {
+            let hr = hd.range();
+            assert!(h.start <= hr.start && hr.end <= h.end, "field outside header");
+            let _ = hd.text();
+            let _ = hd.addresses();
+            let _ = hd.date().map(|d| d.to_string());
+            let _ = hd.message_ids();
+            let _ = hd.content_type();
+        }
+        let _ = p.decoded_body();
+        let _ = p.text();
+        let _ = p.filename();
+    }
+}
+
+fn paths(bs: &BodyStructure, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+    match &bs.kind {
+        BodyKind::Multipart(parts) => {
+            for (i, c) in parts.iter().enumerate() {
+                prefix.push(i as u32 + 1);
+                out.push(prefix.clone());
+                paths(c, prefix, out);
+                prefix.pop();
+            }
+        }
+        BodyKind::Message { body, .. } => {
+            if !matches!(body.kind, BodyKind::Multipart(_)) {
+                prefix.push(1);
+                out.push(prefix.clone());
+                prefix.pop();
+            } else {
+                paths(body, prefix, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses `data` and computes the IMAP views: ENVELOPE, BODYSTRUCTURE (with MD5) and
+/// every section of every part, checking that section sizes match the bytes written.
+pub fn views(data: &[u8]) {
+    let Ok(msg) = Message::parse_with(data, &limits()) else { return };
+    let _ = msg.envelope();
+    let bs = msg.body_structure(&BodyStructureOptions { compute_md5: true });
+    let mut all = vec![Vec::new()];
+    paths(&bs, &mut Vec::new(), &mut all);
+    if bs.part.is_some() && !matches!(bs.kind, BodyKind::Multipart(_)) {
+        all.push(vec![1]);
+    }
+    let texts = [
+        None,
+        Some(SectionText::Header),
+        Some(SectionText::Text),
+        Some(SectionText::Mime),
+        Some(SectionText::HeaderFields(vec!["From".into(), "Subject".into()])),
+        Some(SectionText::HeaderFieldsNot(vec!["Received".into()])),
+    ];
+    for path in all.iter().take(200) {
+        for text in &texts {
+            let s = Section { part: path.clone(), text: text.clone() };
+            if let Some(bytes) = msg.section(&s) {
+                let v = bytes.to_vec();
+                assert_eq!(v.len(), bytes.len(), "section length differs from bytes written");
+            }
+        }
+        // Parts named by BODYSTRUCTURE always exist.
+        assert!(msg.section_part(path).is_some(), "path from BODYSTRUCTURE not found");
+    }
+    assert_eq!(msg.section(&Section::default()).map(|s| s.len()), Some(msg.size_crlf()));
+}
