@@ -28,6 +28,14 @@ pub struct BodyStructureOptions {
     pub compute_md5: bool,
 }
 
+impl BodyStructureOptions {
+    /// Sets [`BodyStructureOptions::compute_md5`].
+    pub fn with_md5(mut self, on: bool) -> Self {
+        self.compute_md5 = on;
+        self
+    }
+}
+
 /// The ENVELOPE of a message (RFC 3501 section 7.4.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Envelope {
@@ -163,11 +171,11 @@ impl Part<'_> {
     }
 
     /// Number of lines of the body, as IMAP reports for `text/*` and `message/rfc822`:
-    /// the count of line breaks, plus one when the body does not end with one.
+    /// the count of line breaks (LF) in the body, as Dovecot counts them. The line
+    /// break before a boundary belongs to the boundary, so a one-line part of a
+    /// multipart has 0 lines.
     pub fn body_lines(&self) -> usize {
-        let body = self.body();
-        let n = memchr::memchr_iter(b'\n', body).count();
-        if body.is_empty() || body.ends_with(b"\n") { n } else { n + 1 }
+        memchr::memchr_iter(b'\n', self.body()).count()
     }
 
     /// The BODYSTRUCTURE of this part.
