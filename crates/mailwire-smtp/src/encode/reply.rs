@@ -45,11 +45,6 @@ impl Reply {
 mod tests {
     use crate::types::Reply;
 
-    /// Appends `reply`'s wire form to `out`; the same as [`Reply::encode`].
-    pub fn encode_reply(reply: &Reply, out: &mut Vec<u8>) {
-        reply.encode(out);
-    }
-
     #[test]
     fn empty_lines_and_codes() {
         assert_eq!(Reply::new(250, "").unwrap().to_bytes(), b"250 \r\n");

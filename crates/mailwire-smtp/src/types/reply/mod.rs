@@ -1,21 +1,5 @@
 //! SMTP replies (RFC 5321 section 4.2), enhanced status codes (RFC 2034, RFC 3463) and the
 //! EHLO reply with its keywords.
-//!
-//! # The canonical form of a [`Reply`]
-//!
-//! A [`Reply`] always holds what a client would read from its encoding, so that
-//! `parse(encode(reply)) == reply` for every value the API lets you build:
-//!
-//! - it has at least one line (a line may be empty: `250` alone on the wire);
-//! - an [`EnhancedCode`] is kept once, apart from the text; the encoder writes it at the
-//!   start of every line (RFC 2034: "the same status code must appear at the beginning of
-//!   the text in each line");
-//! - the enhanced code's class always equals the reply code's first digit;
-//! - when the reply has no enhanced code, its first line does not begin with one. The
-//!   text constructors ([`Reply::new`], [`Reply::multiline`], [`Reply::from_parts`])
-//!   lift such a leading code out of the text, exactly as the parser does:
-//!   `Reply::new(250, "2.1.0 Sender OK")` has the enhanced code `2.1.0` and the text
-//!   `Sender OK`.
 
 mod ehlo;
 mod well_known;
@@ -429,7 +413,25 @@ impl fmt::Display for ReplyText {
 
 /// An SMTP reply: a code, an optional enhanced status code, and one or more lines of text.
 ///
-/// See the [module documentation](self) for the canonical form every `Reply` is in.
+/// A [`Reply`] is built with [`Reply::new`] and friends, or one of the well-known replies
+/// ([`Reply::ok`], [`Reply::bad_sequence`], ...), read by
+/// [`parse_reply`](crate::parse::parse_reply) and written by [`Reply::encode`].
+///
+/// # Canonical form
+///
+/// A [`Reply`] always holds what a client would read from its encoding, so that
+/// `parse(encode(reply)) == reply` for every value the API lets you build:
+///
+/// - it has at least one line (a line may be empty: `250` alone on the wire);
+/// - an [`EnhancedCode`] is kept once, apart from the text; the encoder writes it at the
+///   start of every line (RFC 2034: "the same status code must appear at the beginning of
+///   the text in each line");
+/// - the enhanced code's class always equals the reply code's first digit;
+/// - when the reply has no enhanced code, its first line does not begin with one. The
+///   text constructors ([`Reply::new`], [`Reply::multiline`], [`Reply::from_parts`])
+///   lift such a leading code out of the text, exactly as the parser does:
+///   `Reply::new(250, "2.1.0 Sender OK")` has the enhanced code `2.1.0` and the text
+///   `Sender OK`.
 ///
 /// ```
 /// use mailwire_smtp::types::{EnhancedCode, Reply};
@@ -488,7 +490,7 @@ impl Reply {
         Reply::from_parts(ReplyCode::new(code)?, None, lines)
     }
 
-    /// A reply from its parts, in canonical form (see the [module documentation](self)).
+    /// A reply from its parts, in canonical form (see [`Reply`]).
     ///
     /// With `enhanced` given, the lines are the texts without the code. Without it, the
     /// lines are read as a client reads them: an enhanced code leading the first line is
@@ -730,7 +732,7 @@ mod tests {
         // The code lifted from the first line is removed from later lines that carry it.
         assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b", "c"]);
         let pushed = r.clone().with_line("5.1.1 d").unwrap();
-        assert_eq!(pushed.lines().last(), Some("5.1.1 d"));
+        assert_eq!(pushed.lines().next_back(), Some("5.1.1 d"));
         assert_eq!(r.line_count(), 3);
         assert_eq!(
             Reply::with_enhanced(250, (5, 1, 1), "x"),
