@@ -653,13 +653,13 @@ impl Cte {
     }
 }
 
+/// Text never goes as `binary`: long lines and NULs are encoded so that no line
+/// passes 998 octets.
 fn choose_text(st: &BodyStats, t: Transport) -> Cte {
     if st.non_ascii == 0 && st.max_line <= 998 && !st.has_nul {
         Cte::SevenBit
     } else if t >= Transport::EightBit && st.max_line <= 998 && !st.has_nul {
         Cte::EightBit
-    } else if t == Transport::Binary {
-        Cte::Binary
     } else if st.non_ascii * 3 <= st.len {
         Cte::QuotedPrintable
     } else {

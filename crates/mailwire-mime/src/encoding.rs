@@ -257,13 +257,19 @@ pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
     // RFC 2231 extended value, split into sections of at most ~60 characters,
     // never inside a percent escape.
     let mut pieces: Vec<String> = vec![String::new()];
-    for &b in value.as_bytes() {
-        let enc = if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            (b as char).to_string()
-        } else {
-            format!("%{b:02X}")
-        };
-        if pieces.last().is_some_and(|p| p.len() + enc.len() > 60) {
+    // Whole characters per section: some decoders (mail-parser among them) decode
+    // each section on its own.
+    let mut buf = [0u8; 4];
+    for c in value.chars() {
+        let mut enc = String::new();
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                enc.push(b as char);
+            } else {
+                enc.push_str(&format!("%{b:02X}"));
+            }
+        }
+        if pieces.last().is_some_and(|p| !p.is_empty() && p.len() + enc.len() > 48) {
             pieces.push(String::new());
         }
         if let Some(p) = pieces.last_mut() {
@@ -278,6 +284,10 @@ pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
         .into_iter()
         .enumerate()
         .map(|(i, p)| if i == 0 { format!("{name}*0*=utf-8''{p}") } else { format!("{name}*{i}*={p}") })
+        .collect::<Vec<_>>()
+        .join(";\n")
+        .split('\n')
+        .map(str::to_string)
         .collect()
 }
 
@@ -291,7 +301,9 @@ pub(crate) fn write_field<W: Write + ?Sized>(w: &mut W, name: &str, tokens: &[St
     let mut col = line.len();
     let mut only_name = true;
     for t in tokens {
-        if col + 1 + t.len() > 78 && !only_name {
+        // Fold before a token that would pass 78; right after the colon too, unless
+        // the token would not fit on a line of its own either.
+        if col + 1 + t.len() > 78 && (!only_name || 1 + t.len() <= 78) {
             line.extend_from_slice(b"\r\n");
             col = 0;
         }

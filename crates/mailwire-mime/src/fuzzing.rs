@@ -43,6 +43,10 @@ fn paths(bs: &BodyStructure, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
     match &bs.kind {
         BodyKind::Multipart(parts) => {
             for (i, c) in parts.iter().enumerate() {
+                if c.part.is_none() {
+                    // The empty text/plain standing in for a multipart without parts.
+                    continue;
+                }
                 prefix.push(i as u32 + 1);
                 out.push(prefix.clone());
                 paths(c, prefix, out);
@@ -69,9 +73,12 @@ pub fn views(data: &[u8]) {
     let _ = msg.envelope();
     let bs = msg.body_structure(&BodyStructureOptions { compute_md5: true });
     let mut all = vec![Vec::new()];
-    paths(&bs, &mut Vec::new(), &mut all);
-    if bs.part.is_some() && !matches!(bs.kind, BodyKind::Multipart(_)) {
+    if matches!(bs.kind, BodyKind::Multipart(_)) {
+        paths(&bs, &mut Vec::new(), &mut all);
+    } else {
+        // A non-multipart message: its body is part 1.
         all.push(vec![1]);
+        paths(&bs, &mut vec![1], &mut all);
     }
     let texts = [
         None,
