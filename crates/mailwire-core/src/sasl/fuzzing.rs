@@ -16,8 +16,8 @@ const CHALLENGE: &str = "<1896.697170952@postoffice.reston.mci.net>";
 /// is an initial response; bit 1: a small response limit); the rest is split at `\n`
 /// into messages. The messages go to: the base64 decoders (round trip), a server exchange
 /// (no panic, consistent finishing, sane credentials), a client exchange as challenges
-/// (no panic), and, taken as username and secret, a full client-server exchange that must
-/// agree.
+/// (no panic), and the last two, taken as username and secret, to a full client-server
+/// exchange that must agree.
 pub fn check(data: &[u8]) {
     let (mechanism, flags, rest) = match data {
         [m, f, rest @ ..] => (pick(*m), *f, rest),
@@ -31,7 +31,7 @@ pub fn check(data: &[u8]) {
     }
     check_server(&mechanism, flags & 1 != 0, &messages, max);
     check_client(&mechanism, &messages);
-    if let [user, secret, ..] = messages.as_slice() {
+    if let [.., user, secret] = messages.as_slice() {
         check_pair(&mechanism, user, secret, flags & 1 != 0);
     }
 }

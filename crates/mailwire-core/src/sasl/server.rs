@@ -223,6 +223,9 @@ impl ServerExchange {
 
     /// Takes the client's decoded response to the last challenge.
     pub fn step(&mut self, response: &[u8]) -> Step {
+        if matches!(self.state, State::New | State::Decided | State::Finished) {
+            return self.fail(SaslError::OutOfOrder);
+        }
         if response.len() > self.max_response_len {
             return self.fail(SaslError::TooLong {
                 limit: self.max_response_len,
