@@ -7,4 +7,5 @@ pub mod encode;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod parse;
+pub mod server;
 pub mod types;
