@@ -2,5 +2,7 @@
 //!
 //! (documentation in progress)
 
+pub mod encode;
 pub mod frame;
+pub mod parse;
 pub mod types;

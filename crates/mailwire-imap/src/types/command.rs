@@ -98,8 +98,9 @@ pub enum CommandBody {
     },
     /// `LIST [(select-opts)] reference pattern(s) [RETURN (opts)]` (RFC 3501, RFC 5258).
     List {
-        /// Selection options (LIST-EXTENDED); empty for the basic form.
-        selection: Vec<ListSelectOption>,
+        /// Selection options (LIST-EXTENDED); `None` for the basic form (`Some(vec![])` is
+        /// an empty `()`).
+        selection: Option<Vec<ListSelectOption>>,
         /// The reference name.
         reference: Mailbox,
         /// One pattern, or several in parentheses (`patterns.len() > 1` or `multiple`).
@@ -668,14 +669,11 @@ pub enum SortKey {
     DisplayTo,
 }
 
-/// What a client sends while a command waits on it, outside of commands: a line of
-/// `AUTHENTICATE` data or the `DONE` that ends `IDLE`.
+/// A line of `AUTHENTICATE` data sent by the client after a continuation request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContinuationLine {
-    /// A decoded SASL response.
-    AuthData(Secret<Vec<u8>>),
+pub enum AuthenticateData {
+    /// A decoded SASL response (empty for an empty line).
+    Response(Secret<Vec<u8>>),
     /// `*`: the client cancels the authentication.
-    AuthCancel,
-    /// `DONE`.
-    Done,
+    Cancel,
 }

@@ -43,7 +43,6 @@ const ASTRING: u8 = 2; // ASTRING-CHAR
 const TAG: u8 = 4; // ASTRING-CHAR except "+"
 const LIST: u8 = 8; // list-char
 const TEXT: u8 = 16; // TEXT-CHAR (CHAR except CR and LF), plus 8-bit (UTF-8 text)
-const QUOTED: u8 = 32; // QUOTED-CHAR without escaping (TEXT-CHAR except quoted-specials)
 
 const fn class_table() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -71,9 +70,6 @@ const fn class_table() -> [u8; 256] {
         }
         if b != 0 && b != b'\r' && b != b'\n' {
             c |= TEXT;
-            if b != b'"' && b != b'\\' {
-                c |= QUOTED;
-            }
         }
         t[i] = c;
         i += 1;
@@ -102,10 +98,6 @@ pub(crate) fn is_list_char(b: u8) -> bool {
 #[inline]
 pub(crate) fn is_text_char(b: u8) -> bool {
     CLASS[b as usize] & TEXT != 0
-}
-#[inline]
-pub(crate) fn is_quoted_plain(b: u8) -> bool {
-    CLASS[b as usize] & QUOTED != 0
 }
 
 fn check(

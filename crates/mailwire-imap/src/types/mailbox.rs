@@ -123,10 +123,11 @@ impl Mailbox {
         if name.eq_ignore_ascii_case("INBOX") {
             return Ok(Mailbox::inbox());
         }
-        if !name.is_ascii() && name.len() <= QUOTED_MAX {
-            if let Ok(q) = Quoted::try_from(name) {
-                return Ok(Mailbox(AString::String(IString::Quoted(q))));
-            }
+        if !name.is_ascii()
+            && name.len() <= QUOTED_MAX
+            && let Ok(q) = Quoted::try_from(name)
+        {
+            return Ok(Mailbox(AString::String(IString::Quoted(q))));
         }
         AString::try_from(name).map(Mailbox)
     }

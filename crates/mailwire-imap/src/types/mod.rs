@@ -17,7 +17,7 @@ pub use self::core::{
     NString, QUOTED_MAX, Quoted, Tag, Text, ValueError,
 };
 pub(crate) use self::core::{
-    is_astring_char, is_atom_char, is_list_char, is_quoted_plain, is_tag_char, is_text_char,
+    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char,
 };
 pub(crate) use self::datetime::MONTHS;
 pub use self::datetime::{Date, DateTime};

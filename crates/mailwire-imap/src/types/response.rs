@@ -356,10 +356,10 @@ impl Capability {
                 if let Ok(a) = Atom::try_from(tail) {
                     return Capability::Thread(a);
                 }
-            } else if head.eq_ignore_ascii_case("COMPRESS") {
-                if let Ok(a) = Atom::try_from(tail) {
-                    return Capability::Compress(a);
-                }
+            } else if head.eq_ignore_ascii_case("COMPRESS")
+                && let Ok(a) = Atom::try_from(tail)
+            {
+                return Capability::Compress(a);
             }
         }
         Capability::Other(atom)
@@ -657,6 +657,8 @@ pub struct Address {
 
 /// A body structure (RFC 3501 `body`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Most structures are single parts: boxing them would cost an allocation per part.
+#[allow(clippy::large_enum_variant)]
 pub enum BodyStructure {
     /// A single part.
     Single {
