@@ -121,7 +121,7 @@ impl Harness {
             ServerEvent::DataEnd { recipients } if self.lmtp_alternate => {
                 for _ in 0..*recipients {
                     self.lmtp_count += 1;
-                    if self.lmtp_count % 2 == 0 {
+                    if self.lmtp_count.is_multiple_of(2) {
                         s.reject(Reply::mailbox_full()).unwrap();
                     } else {
                         s.accept().unwrap();
