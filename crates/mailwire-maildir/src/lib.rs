@@ -1,0 +1,1 @@
+//! mailwire-maildir (being written)

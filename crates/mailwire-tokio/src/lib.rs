@@ -1,0 +1,1 @@
+//! mailwire-tokio (being written)
