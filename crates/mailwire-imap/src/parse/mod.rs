@@ -742,7 +742,7 @@ impl<'a> P<'a> {
             .unwrap_or(r.len());
         let token_end = r
             .iter()
-            .position(|&b| !is_astring_char(b))
+            .position(|&b| !(is_astring_char(b) || b == b'*'))
             .unwrap_or(r.len());
         if n > 0 && n == token_end {
             let start = self.pos;
