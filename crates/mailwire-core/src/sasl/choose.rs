@@ -49,6 +49,13 @@ impl Transport {
     /// assert!(!Transport::Unencrypted.permits(&Mechanism::OAuthBearer));
     /// assert!(Transport::Unencrypted.permits(&Mechanism::CramMd5));
     /// assert!(Transport::UnencryptedAllowCleartext.permits(&Mechanism::Login));
+    ///
+    /// // What a server lists in its capabilities before STARTTLS:
+    /// let offered: Vec<&Mechanism> = Mechanism::SUPPORTED
+    ///     .iter()
+    ///     .filter(|m| Transport::Unencrypted.permits(m))
+    ///     .collect();
+    /// assert_eq!(offered, [&Mechanism::CramMd5]);
     /// ```
     pub fn permits(self, mechanism: &Mechanism) -> bool {
         match self {

@@ -22,6 +22,31 @@
 //! [`Secret`](crate::Secret), so `Debug` output of any type here never shows them, and no
 //! [`SaslError`] carries bytes from the peer.
 //!
+//! ## The mechanisms
+//!
+//! | mechanism | first message | messages | [`Credentials`] |
+//! |---|---|---|---|
+//! | PLAIN | client (initial response) | `[authzid] NUL authcid NUL password` | `Password` |
+//! | LOGIN | server: `Username:`, then `Password:` | username, password (a username sent as initial response is taken) | `Password` |
+//! | CRAM-MD5 | server: the caller's `<...@host>` challenge | `username SP hex(HMAC-MD5)` | `CramMd5`, with `verify(password)` |
+//! | XOAUTH2 | client (initial response) | `user=U ^A auth=Bearer T ^A ^A` | `OAuth` |
+//! | OAUTHBEARER | client (initial response) | `n,a=U, ^A host=H ^A port=P ^A auth=Bearer T ^A ^A` | `OAuth` |
+//!
+//! A client-first mechanism without an initial response starts with an empty challenge.
+//! For the OAuth mechanisms a refused token ends with an error challenge (JSON) that the
+//! client acknowledges (`^A` for OAUTHBEARER, empty for XOAUTH2) before the failure reply:
+//! see [`ServerExchange::fail_with`].
+//!
+//! ## In each protocol
+//!
+//! | | SMTP (RFC 4954) | IMAP (RFC 3501, 4959) | POP3 (RFC 5034) |
+//! |---|---|---|---|
+//! | start | `AUTH <mech> [<ir>]` | `<tag> AUTHENTICATE <mech> [<ir>]` (`SASL-IR`) | `AUTH <mech> [<ir>]` |
+//! | challenge | `334 <base64>` | `+ <base64>` | `+ <base64>` |
+//! | response | `<base64>` | `<base64>` | `<base64>` |
+//! | cancel (`*`) | `501` | `<tag> BAD` | `-ERR` |
+//! | success / failure | `235` / `535` | `<tag> OK` / `<tag> NO` | `+OK` / `-ERR` |
+//!
 //! ## A whole exchange in memory
 //!
 //! What an SMTP client and server do for `AUTH PLAIN` without an initial response, with
