@@ -98,7 +98,8 @@ pub mod tests {
     impl Session for Echo {
         type Event = ();
         fn handle_input(&mut self, input: &[u8], _now: Instant) {
-            self.out.push_back(Transmit::Data(Bytes::copy_from_slice(input)));
+            self.out
+                .push_back(Transmit::Data(Bytes::copy_from_slice(input)));
         }
         fn handle_eof(&mut self, _now: Instant) {
             self.closed = true;
