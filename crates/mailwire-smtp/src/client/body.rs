@@ -1,0 +1,340 @@
+//! Sending the message content: `DATA` pieces dot-stuffed with [`DotEncoder`], `BDAT`
+//! chunks CRLF-normalised (or left alone for `BINARYMIME`), and the sizes declared in
+//! `SIZE=`.
+
+use bytes::Bytes;
+use mailwire_core::dot::DotEncoder;
+use memchr::memchr2;
+
+use crate::types::Command;
+
+/// How the content of a message is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// `DATA`, dot-stuffed, stray CR and LF turned into CRLF.
+    Data,
+    /// `BDAT` chunks (RFC 3030): CRLF-normalised, or as given when `binary`.
+    Bdat {
+        /// `BODY=BINARYMIME`: the octets are sent untouched.
+        binary: bool,
+    },
+}
+
+/// The size of the message as the server will count it (RFC 1870: the content with CRLF
+/// line ends, without dot-stuffing or the terminator).
+pub(crate) fn declared_size(kind: BodyKind, message: &[u8]) -> u64 {
+    let len = message.len() as u64;
+    match kind {
+        BodyKind::Bdat { binary: true } => len,
+        BodyKind::Bdat { binary: false } => len + bare_line_endings(message),
+        BodyKind::Data => {
+            // `DotEncoder::finish` adds CRLF after a last line without a line end.
+            let unterminated = message.last().is_some_and(|&b| b != b'\n' && b != b'\r');
+            len + bare_line_endings(message) + if unterminated { 2 } else { 0 }
+        }
+    }
+}
+
+/// How many bare CR and bare LF the message holds (each grows by one octet when made
+/// CRLF).
+fn bare_line_endings(message: &[u8]) -> u64 {
+    let mut count = 0u64;
+    let mut p = 0;
+    while let Some(offset) = message
+        .get(p..)
+        .and_then(|rest| memchr2(b'\r', b'\n', rest))
+    {
+        let at = p + offset;
+        match (message.get(at), message.get(at + 1)) {
+            (Some(b'\r'), Some(b'\n')) => p = at + 2,
+            _ => {
+                count += 1;
+                p = at + 1;
+            }
+        }
+    }
+    count
+}
+
+/// Turns every bare CR and bare LF into CRLF, without dot-stuffing (for `BDAT`), in any
+/// chunking. The dot-stuffing twin of this is [`DotEncoder`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CrlfNormaliser {
+    /// The last input ended with a CR, already written out.
+    after_cr: bool,
+}
+
+impl CrlfNormaliser {
+    /// Normalises `input`, appending to `out`.
+    pub(crate) fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len());
+        // `input[run..p]` is output not yet copied; `run <= p <= input.len()`.
+        let mut run = 0;
+        let mut p = 0;
+        if self.after_cr {
+            match input.first() {
+                None => return,
+                Some(b'\n') => {
+                    out.push(b'\n');
+                    run = 1;
+                    p = 1;
+                }
+                Some(_) => out.push(b'\n'),
+            }
+            self.after_cr = false;
+        }
+        while let Some(offset) = input.get(p..).and_then(|rest| memchr2(b'\r', b'\n', rest)) {
+            let at = p + offset;
+            let chunk = input.get(run..=at).unwrap_or_default();
+            match (input.get(at), input.get(at + 1)) {
+                // CRLF: stays in the run.
+                (Some(b'\r'), Some(b'\n')) => p = at + 2,
+                // A CR at the end: the next input decides.
+                (Some(b'\r'), None) => {
+                    out.extend_from_slice(chunk);
+                    self.after_cr = true;
+                    run = at + 1;
+                    p = at + 1;
+                }
+                // A bare CR: complete it.
+                (Some(b'\r'), Some(_)) => {
+                    out.extend_from_slice(chunk);
+                    out.push(b'\n');
+                    run = at + 1;
+                    p = at + 1;
+                }
+                // A bare LF: put a CR before it.
+                _ => {
+                    out.extend_from_slice(input.get(run..at).unwrap_or_default());
+                    out.extend_from_slice(b"\r\n");
+                    run = at + 1;
+                    p = at + 1;
+                }
+            }
+        }
+        out.extend_from_slice(input.get(run..).unwrap_or_default());
+    }
+
+    /// Ends the content: completes a final bare CR.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.after_cr) {
+            out.push(b'\n');
+        }
+    }
+}
+
+/// One step of a [`BodyStream`].
+pub(crate) enum Piece {
+    /// `DATA` content; `last` when it ends with the terminator.
+    Data {
+        /// The stuffed bytes.
+        bytes: Bytes,
+        /// Whether the terminator `.` CRLF is included.
+        last: bool,
+    },
+    /// One `BDAT` chunk: the command line and its payload.
+    Chunk {
+        /// `BDAT n [LAST]` CRLF.
+        header: Vec<u8>,
+        /// The `n` octets.
+        payload: Bytes,
+        /// Whether this is `BDAT ... LAST`.
+        last: bool,
+    },
+}
+
+/// The content of one message being sent, produced a piece at a time so that the whole
+/// stuffed or normalised message never exists at once.
+#[derive(Debug)]
+pub(crate) struct BodyStream {
+    message: Bytes,
+    pos: usize,
+    finished: bool,
+    mode: Mode,
+}
+
+#[derive(Debug)]
+enum Mode {
+    Dot(DotEncoder),
+    Chunks(Option<CrlfNormaliser>),
+}
+
+impl BodyStream {
+    /// The content of `DATA`, after `354`.
+    pub(crate) fn data(message: Bytes) -> BodyStream {
+        BodyStream {
+            message,
+            pos: 0,
+            finished: false,
+            mode: Mode::Dot(DotEncoder::new()),
+        }
+    }
+
+    /// The content as `BDAT` chunks.
+    pub(crate) fn bdat(message: Bytes, binary: bool) -> BodyStream {
+        BodyStream {
+            message,
+            pos: 0,
+            finished: false,
+            mode: Mode::Chunks((!binary).then(CrlfNormaliser::default)),
+        }
+    }
+
+    /// Whether `DATA` content (not `BDAT` chunks) is being sent.
+    pub(crate) fn is_data(&self) -> bool {
+        matches!(self.mode, Mode::Dot(_))
+    }
+
+    /// The next piece, of at most `size` octets of the message as given (at least one).
+    /// `None` once the last piece has been produced.
+    pub(crate) fn next_piece(&mut self, size: usize) -> Option<Piece> {
+        if self.finished {
+            return None;
+        }
+        let end = self.pos.saturating_add(size.max(1)).min(self.message.len());
+        let raw = self.message.slice(self.pos..end);
+        self.pos = end;
+        let last = end == self.message.len();
+        self.finished = last;
+        Some(match &mut self.mode {
+            Mode::Dot(encoder) => {
+                let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 8);
+                encoder.encode(&raw, &mut out);
+                if last {
+                    encoder.finish(&mut out);
+                }
+                Piece::Data {
+                    bytes: Bytes::from(out),
+                    last,
+                }
+            }
+            Mode::Chunks(normaliser) => {
+                let payload = match normaliser {
+                    None => raw,
+                    Some(normaliser) => {
+                        let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 2);
+                        normaliser.push(&raw, &mut out);
+                        if last {
+                            normaliser.finish(&mut out);
+                        }
+                        Bytes::from(out)
+                    }
+                };
+                let mut header = Vec::with_capacity(24);
+                Command::Bdat {
+                    size: payload.len() as u64,
+                    last,
+                }
+                .encode(&mut header);
+                Piece::Chunk {
+                    header,
+                    payload,
+                    last,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalise_in(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut n = CrlfNormaliser::default();
+        let mut out = Vec::new();
+        for piece in pieces {
+            n.push(piece, &mut out);
+        }
+        n.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn normaliser_fixes_bare_endings_in_any_split() {
+        let input: &[u8] = b"a\rb\nc\r\nd\r\r\n\n\r";
+        let want: &[u8] = b"a\r\nb\r\nc\r\nd\r\n\r\n\r\n\r\n";
+        assert_eq!(normalise_in(&[input]), want);
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            assert_eq!(normalise_in(&[a, b]), want, "cut at {cut}");
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(normalise_in(&bytes), want);
+        assert_eq!(normalise_in(&[b"", b"x\r", b"", b"\n"]), b"x\r\n");
+    }
+
+    #[test]
+    fn sizes_match_what_is_sent() {
+        for message in [
+            &b""[..],
+            b"x",
+            b"x\r\n",
+            b"a\nb\rc\r\n.d",
+            b"\r",
+            b"\n\n",
+            b"..\r\n.\r\n",
+        ] {
+            for (kind, binary) in [
+                (BodyKind::Data, false),
+                (BodyKind::Bdat { binary: false }, false),
+                (BodyKind::Bdat { binary: true }, true),
+            ] {
+                let mut stream = match kind {
+                    BodyKind::Data => BodyStream::data(Bytes::copy_from_slice(message)),
+                    BodyKind::Bdat { .. } => {
+                        BodyStream::bdat(Bytes::copy_from_slice(message), binary)
+                    }
+                };
+                let mut content = Vec::new();
+                while let Some(piece) = stream.next_piece(2) {
+                    match piece {
+                        Piece::Data { bytes, .. } => content.extend_from_slice(&bytes),
+                        Piece::Chunk { payload, .. } => content.extend_from_slice(&payload),
+                    }
+                }
+                if kind == BodyKind::Data {
+                    let mut decoded = Vec::new();
+                    let status =
+                        mailwire_core::dot::DotDecoder::new().decode(&content, &mut decoded);
+                    assert!(status.done);
+                    content = decoded;
+                }
+                assert_eq!(
+                    declared_size(kind, message),
+                    content.len() as u64,
+                    "{kind:?} {:?}",
+                    String::from_utf8_lossy(message)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_carry_their_exact_length() {
+        let mut stream = BodyStream::bdat(Bytes::from_static(b"ab\ncd\n"), false);
+        let mut wire = Vec::new();
+        while let Some(Piece::Chunk {
+            header, payload, ..
+        }) = stream.next_piece(3)
+        {
+            wire.extend_from_slice(&header);
+            wire.extend_from_slice(&payload);
+        }
+        assert_eq!(wire, b"BDAT 4\r\nab\r\nBDAT 4 LAST\r\ncd\r\n");
+        let mut empty = BodyStream::bdat(Bytes::new(), true);
+        let Some(Piece::Chunk {
+            header,
+            payload,
+            last,
+        }) = empty.next_piece(10)
+        else {
+            panic!("an empty message is one empty chunk")
+        };
+        assert_eq!(
+            (&header[..], payload.len(), last),
+            (&b"BDAT 0 LAST\r\n"[..], 0, true)
+        );
+        assert!(empty.next_piece(10).is_none());
+    }
+}
