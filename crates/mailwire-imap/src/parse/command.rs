@@ -399,7 +399,10 @@ fn list(p: &mut P<'_>) -> R<CommandBody> {
     })
 }
 
-fn append(p: &mut P<'_>) -> R<CommandBody> {
+type AppendPrefix = (Mailbox, Option<Vec<Flag>>, Option<DateTime>, bool);
+
+/// `SP mailbox SP [flag-list SP] [date-time SP] ["UTF8" SP "("]`.
+fn append_prefix(p: &mut P<'_>) -> R<AppendPrefix> {
     p.sp()?;
     let mailbox = p.mailbox()?;
     p.sp()?;
@@ -417,15 +420,20 @@ fn append(p: &mut P<'_>) -> R<CommandBody> {
     } else {
         None
     };
-    let (message, utf8) = if p.word(b"UTF8") {
+    let utf8 = p.word(b"UTF8");
+    if utf8 {
         p.sp()?;
         p.byte(b'(', "'('")?;
-        let m = p.literal(true)?;
+    }
+    Ok((mailbox, flags, date, utf8))
+}
+
+fn append(p: &mut P<'_>) -> R<CommandBody> {
+    let (mailbox, flags, date, utf8) = append_prefix(p)?;
+    let message = p.literal(true)?;
+    if utf8 {
         p.byte(b')', "')'")?;
-        (m, true)
-    } else {
-        (p.literal(true)?, false)
-    };
+    }
     Ok(CommandBody::Append {
         mailbox,
         flags,
@@ -433,6 +441,74 @@ fn append(p: &mut P<'_>) -> R<CommandBody> {
         message,
         utf8,
     })
+}
+
+/// The start of an `APPEND` whose message is handed out in pieces
+/// ([`Frame::StreamHead`](crate::frame::Frame::StreamHead)): everything but the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendHead {
+    /// The command's tag.
+    pub tag: Tag,
+    /// The mailbox.
+    pub mailbox: Mailbox,
+    /// Flags to set.
+    pub flags: Option<Vec<Flag>>,
+    /// The internal date.
+    pub date: Option<DateTime>,
+    /// The message's length.
+    pub length: u32,
+    /// How the literal was announced.
+    pub mode: LiteralMode,
+    /// Whether it is a `literal8`.
+    pub binary: bool,
+    /// Whether it is wrapped as `UTF8 (…)`: the tail is then `)` CRLF, otherwise CRLF.
+    pub utf8: bool,
+}
+
+/// Parses the head of a streamed `APPEND` (the text of a
+/// [`Frame::StreamHead`](crate::frame::Frame::StreamHead), ending with the literal's
+/// announcement). The message data follows as chunks, then a tail of CRLF (or `)` CRLF
+/// for `UTF8`), which [`append_tail`] checks.
+pub fn append_head(input: &Bytes) -> Result<AppendHead, ParseError> {
+    let mut p = P::new(input);
+    let tag = match tag(&mut p) {
+        Ok(t) => t,
+        Err(e) => return p.finish(Err(e), None),
+    };
+    let r = (|| {
+        if !p.word(b"APPEND") {
+            return p.fail("APPEND");
+        }
+        let (mailbox, flags, date, utf8) = append_prefix(&mut p)?;
+        let (length, mode, binary) = p.announcement()?;
+        Ok(AppendHead {
+            tag: tag.clone(),
+            mailbox,
+            flags,
+            date,
+            length,
+            mode,
+            binary,
+            utf8,
+        })
+    })();
+    p.finish(r, Some(tag.clone()))
+}
+
+/// Checks the tail of a streamed `APPEND`: CRLF, or `)` CRLF after `UTF8 (`.
+pub fn append_tail(head: &AppendHead, input: &[u8]) -> Result<(), ParseError> {
+    let expected: &[u8] = if head.utf8 { b")\r\n" } else { b"\r\n" };
+    if input == expected {
+        Ok(())
+    } else if expected.starts_with(input) {
+        Err(ParseError::Incomplete)
+    } else {
+        Err(ParseError::Syntax {
+            tag: Some(head.tag.clone()),
+            at: 0,
+            expected: "the end of APPEND",
+        })
+    }
 }
 
 /// `[CHARSET astring SP] search-key *(SP search-key)` (charset only when `charset`).

@@ -37,8 +37,9 @@ use crate::types::*;
 mod command;
 mod response;
 
-pub use command::{authenticate_data, command, idle_done};
+pub use command::{AppendHead, append_head, append_tail, authenticate_data, command, idle_done};
 pub use response::response;
+pub use response::{FetchHead, FetchTail, StreamedItem, fetch_head, fetch_tail};
 
 /// Why a message could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -400,6 +401,24 @@ impl<'a> P<'a> {
         let _ = start;
         self.pos += n;
         Ok(Literal::unchecked(self.bytes(data), mode, binary))
+    }
+
+    /// `[~]{n[+]}` CRLF at the very end of the input: a literal announced but not included.
+    pub(crate) fn announcement(&mut self) -> R<(u32, LiteralMode, bool)> {
+        let binary = self.eat(b'~');
+        self.byte(b'{', "'{'")?;
+        let n = self.number()?;
+        let mode = if self.eat(b'+') {
+            LiteralMode::NonSync
+        } else {
+            LiteralMode::Sync
+        };
+        self.byte(b'}', "'}'")?;
+        if self.rest() != b"\r\n" {
+            return self.fail("CRLF at the end of the head");
+        }
+        self.pos += 2;
+        Ok((n, mode, binary))
     }
 
     pub(crate) fn string(&mut self) -> R<IString> {

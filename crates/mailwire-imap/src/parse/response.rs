@@ -831,3 +831,130 @@ pub(crate) fn body(p: &mut P<'_>, extensible: bool) -> R<BodyStructure> {
     p.leave();
     Ok(b)
 }
+
+/// The fetch item whose data is streamed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamedItem {
+    /// `BODY[section]<origin>`.
+    BodySection {
+        /// The section.
+        section: Section,
+        /// The offset of a partial fetch.
+        origin: Option<u32>,
+    },
+    /// `BINARY[part]`.
+    Binary {
+        /// The part numbers.
+        part: Vec<std::num::NonZeroU32>,
+    },
+    /// `RFC822`.
+    Rfc822,
+    /// `RFC822.HEADER`.
+    Rfc822Header,
+    /// `RFC822.TEXT`.
+    Rfc822Text,
+}
+
+/// The text of a `FETCH` response up to a streamed literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchHead {
+    /// The message sequence number (`None` for a head that continues after an earlier
+    /// streamed literal).
+    pub seq: Option<std::num::NonZeroU32>,
+    /// The items before the streamed one.
+    pub items: Vec<FetchItem>,
+    /// The item whose data follows in pieces.
+    pub streamed: StreamedItem,
+    /// The data's length.
+    pub length: u32,
+}
+
+/// The rest of a `FETCH` response after its last streamed literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchTail {
+    /// The items after the streamed one.
+    pub items: Vec<FetchItem>,
+}
+
+/// Parses the head of a `FETCH` response whose literal is handed out in pieces
+/// ([`Frame::StreamHead`](crate::frame::Frame::StreamHead)): `* n FETCH (… BODY[] {n}`
+/// CRLF, or, after an earlier streamed literal of the same response, ` … BODY[1] {n}` CRLF.
+pub fn fetch_head(input: &Bytes) -> Result<FetchHead, ParseError> {
+    let mut p = P::new(input);
+    let r = (|| {
+        let seq = if p.peek() == Some(b'*') {
+            p.pos += 1;
+            p.sp()?;
+            let seq = p.nz_number()?;
+            p.sp()?;
+            if !p.word(b"FETCH") {
+                return p.fail("FETCH");
+            }
+            p.sp()?;
+            p.byte(b'(', "'('")?;
+            Some(seq)
+        } else {
+            p.sp()?;
+            None
+        };
+        let mut items = Vec::new();
+        loop {
+            let at = p.pos;
+            let kw = p.kw();
+            let streamed = match kw.as_slice() {
+                b"BODY" if p.peek() == Some(b'[') => {
+                    let section = p.section()?;
+                    let origin = if p.eat(b'<') {
+                        let n = p.number()?;
+                        p.byte(b'>', "'>'")?;
+                        Some(n)
+                    } else {
+                        None
+                    };
+                    Some(StreamedItem::BodySection { section, origin })
+                }
+                b"BINARY" => Some(StreamedItem::Binary {
+                    part: p.section_binary()?,
+                }),
+                b"RFC822" => Some(StreamedItem::Rfc822),
+                b"RFC822.HEADER" => Some(StreamedItem::Rfc822Header),
+                b"RFC822.TEXT" => Some(StreamedItem::Rfc822Text),
+                _ => None,
+            };
+            if let Some(streamed) = streamed {
+                if p.peek() == Some(b' ') && matches!(p.peek_at(1), Some(b'{' | b'~')) {
+                    p.pos += 1;
+                    let (length, _, _) = p.announcement()?;
+                    return Ok(FetchHead {
+                        seq,
+                        items,
+                        streamed,
+                        length,
+                    });
+                }
+            }
+            p.pos = at;
+            items.push(fetch_item(&mut p)?);
+            p.sp()?;
+        }
+    })();
+    p.finish(r, None)
+}
+
+/// Parses the tail of a `FETCH` response after its last streamed literal
+/// ([`Frame::StreamTail`](crate::frame::Frame::StreamTail)): ` UID 4 FLAGS ()` `)` CRLF.
+pub fn fetch_tail(input: &Bytes) -> Result<FetchTail, ParseError> {
+    let mut p = P::new(input);
+    let r = (|| {
+        let mut items = Vec::new();
+        while p.peek() == Some(b' ') && p.peek_at(1) != Some(b')') {
+            p.pos += 1;
+            items.push(fetch_item(&mut p)?);
+        }
+        p.close()?;
+        p.end()?;
+        Ok(FetchTail { items })
+    })();
+    p.finish(r, None)
+}
