@@ -45,6 +45,86 @@
 
 use memchr::{memchr2, memchr3};
 
+/// Below this many bytes of input left, the byte-wise path is used directly.
+const FAST_MIN: usize = 32;
+
+/// The fast path of both directions. `rest` starts where the byte before is not a CR and
+/// not at a dot that starts a line (the state is "inside a line" or "at the start of a line
+/// whose first byte is not a dot").
+///
+/// Returns `(clean, slow)`: the first `clean` bytes can be copied as they are (they hold no
+/// bare CR, no bare LF, no NUL when `NUL` is set, no dot at the start of a line, and do not
+/// end with a CR); after them, the next `slow` bytes (at least) must go through the byte-wise
+/// path. The clean part stops just before a dot that starts a line (after its `CR LF`), or
+/// before an anomaly, or at the end of `rest` (leaving out a final CR whose LF may be in the
+/// next input).
+///
+/// It looks at each pair of neighbours once, a block at a time, in a loop the compiler
+/// vectorises: a bare CR or bare LF is a pair where exactly one of "first is CR" and "second
+/// is LF" holds; a dot starting a line is the pair LF, dot (the LF is then part of a CR LF,
+/// or the pair before would have been caught).
+fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
+    const BLOCK: usize = 64;
+    let (Some(&first), Some(&last)) = (rest.first(), rest.last()) else {
+        return (0, 0);
+    };
+    if first == b'\n' {
+        return (0, 1); // a bare LF: the byte before is not a CR
+    }
+    // What a pair of neighbours says: 0 for ordinary content.
+    let flag = |x: u8, y: u8| {
+        (u8::from(x == b'\r') ^ u8::from(y == b'\n'))
+            | (u8::from(x == b'\n') & u8::from(y == b'.'))
+            | (u8::from(NUL) & u8::from(x == 0))
+    };
+    let pairs = rest.len() - 1;
+    // Whole blocks of pairs (fixed-size arrays, so the loop is vectorised), then the rest of
+    // the pairs one by one; both stop at the first block holding a flagged pair.
+    let mut start = 0;
+    while start + BLOCK <= pairs {
+        let (Some(xs), Some(ys)) = (
+            rest.get(start..start + BLOCK)
+                .and_then(|s| <&[u8; BLOCK]>::try_from(s).ok()),
+            rest.get(start + 1..start + 1 + BLOCK)
+                .and_then(|s| <&[u8; BLOCK]>::try_from(s).ok()),
+        ) else {
+            break;
+        };
+        let mut any = 0u8;
+        for k in 0..BLOCK {
+            any |= flag(xs[k], ys[k]);
+        }
+        if any != 0 {
+            break;
+        }
+        start += BLOCK;
+    }
+    for at in start..pairs {
+        let (Some(&x), Some(&y)) = (rest.get(at), rest.get(at + 1)) else {
+            break;
+        };
+        if flag(x, y) == 0 {
+            continue;
+        }
+        if x == b'\n' && y == b'.' {
+            return (at + 1, 0);
+        }
+        // A bare CR, bare LF or NUL: stop before the pair, never between a CR and its LF.
+        let cut = if at > 0 && rest.get(at - 1) == Some(&b'\r') {
+            at - 1
+        } else {
+            at
+        };
+        return (cut, at + 2 - cut);
+    }
+    if last == b'\r' || (NUL && last == 0) {
+        // The pair before was clean, so the byte before `last` is not a CR.
+        (pairs, 1)
+    } else {
+        (rest.len(), 0)
+    }
+}
+
 /// What a [`DotDecoder`] does with a bare CR or a bare LF (one not part of a CR LF pair) in
 /// the content. Either way it never ends the data, and
 /// [`saw_bare_line_ending`](DotDecoder::saw_bare_line_ending) records that one was seen.
@@ -228,9 +308,34 @@ impl DotDecoder {
         // Invariant: `run <= p <= len`. `input[run..p]` is content not yet copied to `out`.
         let mut run = 0;
         let mut p = 0;
+        // Before this, the fast path found the content not clean: go byte-wise.
+        let mut slow_until = 0;
         while p < len {
             // `p < len`: `input[p]` is in bounds.
             let byte = input[p];
+            let fast = match self.state {
+                DecodeState::Mid => true,
+                DecodeState::LineStart => byte != b'.',
+                _ => false,
+            };
+            if fast && p >= slow_until && len - p >= FAST_MIN {
+                let rest = &input[p..];
+                let (clean, slow) = if self.saw_nul {
+                    first_segment::<false>(rest)
+                } else {
+                    first_segment::<true>(rest)
+                };
+                slow_until = p + clean + slow;
+                if clean > 0 {
+                    p += clean;
+                    self.state = if input[p - 1] == b'\n' {
+                        DecodeState::LineStart
+                    } else {
+                        DecodeState::Mid
+                    };
+                    continue;
+                }
+            }
             match self.state {
                 DecodeState::Mid => {
                     let rest = &input[p..];
@@ -425,9 +530,30 @@ impl DotEncoder {
         let mut run = 0;
         let mut p = 0;
         out.reserve(len);
+        // Before this, the fast path found the content not clean: go byte-wise.
+        let mut slow_until = 0;
         while p < len {
             // `p < len`: `input[p]` is in bounds.
             let byte = input[p];
+            let fast = match self.state {
+                EncodeState::Mid => true,
+                EncodeState::LineStart => byte != b'.',
+                EncodeState::Cr => false,
+            };
+            if fast && p >= slow_until && len - p >= FAST_MIN {
+                let rest = &input[p..];
+                let (clean, slow) = first_segment::<false>(rest);
+                slow_until = p + clean + slow;
+                if clean > 0 {
+                    p += clean;
+                    self.state = if input[p - 1] == b'\n' {
+                        EncodeState::LineStart
+                    } else {
+                        EncodeState::Mid
+                    };
+                    continue;
+                }
+            }
             match self.state {
                 EncodeState::LineStart => {
                     if byte == b'.' {

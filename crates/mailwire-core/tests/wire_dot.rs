@@ -26,6 +26,21 @@ fn wire_bytes(max_len: usize) -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
+/// Mostly well-formed text (long CRLF lines, some starting with dots), with the occasional
+/// bare CR, bare LF or NUL: long clean stretches with a few anomalies, the input the fast
+/// path sees.
+fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        20 => Just(&b"Lorem ipsum dolor sit amet, consectetur "[..]),
+        10 => Just(&b"\r\n"[..]),
+        4 => Just(&b"."[..]),
+        1 => Just(&b"\r"[..]),
+        1 => Just(&b"\n"[..]),
+        1 => Just(&b"\0"[..]),
+    ];
+    prop::collection::vec(token, 0..120).prop_map(|tokens| tokens.concat())
+}
+
 fn policy() -> impl Strategy<Value = BareLineEndings> {
     prop_oneof![
         Just(BareLineEndings::Reject),
@@ -105,6 +120,25 @@ proptest! {
             &expected
         );
         prop_assert_eq!(&decode_chunks(policy, input.chunks(1)), &expected);
+    }
+
+    #[test]
+    fn text_with_anomalies_matches_the_reference(
+        input in text_bytes(),
+        policy in policy(),
+        lengths in prop::collection::vec(1usize..2000, 1..10),
+    ) {
+        let expected = reference_decode(policy, &input);
+        prop_assert_eq!(&decode_chunks(policy, [&input[..]]), &expected);
+        prop_assert_eq!(
+            &decode_chunks(policy, split(&input, lengths.iter().copied().cycle())),
+            &expected
+        );
+        let wire = encode_chunks(split(&input, lengths.iter().copied().cycle()));
+        prop_assert_eq!(&wire, &reference_encode(&input));
+        let decoded = decode_chunks(policy, [&wire[..]]);
+        prop_assert_eq!(&decoded.content, &normalise(&input));
+        prop_assert_eq!(decoded.consumed, wire.len());
     }
 
     /// Under `Reject` the content is the input up to the terminator, minus the dot at the
