@@ -922,17 +922,18 @@ pub fn fetch_head(input: &Bytes) -> Result<FetchHead, ParseError> {
                 b"RFC822.TEXT" => Some(StreamedItem::Rfc822Text),
                 _ => None,
             };
-            if let Some(streamed) = streamed {
-                if p.peek() == Some(b' ') && matches!(p.peek_at(1), Some(b'{' | b'~')) {
-                    p.pos += 1;
-                    let (length, _, _) = p.announcement()?;
-                    return Ok(FetchHead {
-                        seq,
-                        items,
-                        streamed,
-                        length,
-                    });
-                }
+            if let Some(streamed) = streamed
+                && p.peek() == Some(b' ')
+                && matches!(p.peek_at(1), Some(b'{' | b'~'))
+            {
+                p.pos += 1;
+                let (length, _, _) = p.announcement()?;
+                return Ok(FetchHead {
+                    seq,
+                    items,
+                    streamed,
+                    length,
+                });
             }
             p.pos = at;
             items.push(fetch_item(&mut p)?);
