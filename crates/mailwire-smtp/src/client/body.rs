@@ -191,7 +191,15 @@ impl BodyStream {
         if self.finished {
             return None;
         }
-        let end = self.pos.saturating_add(size.max(1)).min(self.message.len());
+        let mut end = self.pos.saturating_add(size.max(1)).min(self.message.len());
+        if matches!(self.mode, Mode::Chunks(Some(_)))
+            && self.message.get(end.wrapping_sub(1)) == Some(&b'\r')
+            && self.message.get(end) == Some(&b'\n')
+        {
+            // Never end a normalised chunk between CR and LF: a server checking each
+            // chunk for bare line endings would see one.
+            end += 1;
+        }
         let raw = self.message.slice(self.pos..end);
         self.pos = end;
         let last = end == self.message.len();
@@ -214,9 +222,9 @@ impl BodyStream {
                     Some(normaliser) => {
                         let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 2);
                         normaliser.push(&raw, &mut out);
-                        if last {
-                            normaliser.finish(&mut out);
-                        }
+                        // A CR that ends the chunk is not followed by LF (see above): it
+                        // is bare, and completed here, within the chunk.
+                        normaliser.finish(&mut out);
                         Bytes::from(out)
                     }
                 };
@@ -308,6 +316,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn normalised_chunks_never_split_crlf() {
+        let mut stream = BodyStream::bdat(Bytes::from_static(b"ab\r\ncd\r\re"), false);
+        let mut payloads = Vec::new();
+        while let Some(Piece::Chunk { payload, .. }) = stream.next_piece(3) {
+            payloads.push(payload);
+        }
+        assert_eq!(payloads, [&b"ab\r\n"[..], b"cd\r\n", b"\r\ne"]);
+        for size in 1..12 {
+            let mut stream = BodyStream::bdat(Bytes::from_static(b"\r\r\n\r\rx\r\n\n\r"), false);
+            let mut content = Vec::new();
+            while let Some(Piece::Chunk { payload, .. }) = stream.next_piece(size) {
+                assert!(!payload.ends_with(b"\r"), "size {size}");
+                assert!(!payload.starts_with(b"\n"), "size {size}");
+                content.extend_from_slice(&payload);
+            }
+            assert_eq!(content, b"\r\n\r\n\r\n\r\nx\r\n\r\n\r\n", "size {size}");
+        }
+        let mut binary = BodyStream::bdat(Bytes::from_static(b"ab\r\ncd"), true);
+        let Some(Piece::Chunk { payload, .. }) = binary.next_piece(3) else {
+            panic!("a chunk")
+        };
+        assert_eq!(payload, &b"ab\r"[..]);
     }
 
     #[test]

@@ -102,7 +102,8 @@ pub struct ClientConfig {
     /// `true`. `BODY=BINARYMIME` always uses `BDAT` and needs this.
     pub chunking: bool,
     /// The size of each `BDAT` chunk, in octets of the message as given (CRLF
-    /// normalisation may make a chunk on the wire up to twice as long). Default 64 KiB.
+    /// normalisation may make a chunk on the wire up to twice as long, and a chunk is
+    /// never cut between CR and LF). Default 64 KiB.
     /// A value of 0 is treated as 1.
     pub chunk_size: usize,
     /// How much of the message is dot-stuffed per [`poll_transmit`] during `DATA`, in
