@@ -153,7 +153,11 @@ impl MimePart {
     }
 
     /// An attachment: `Content-Disposition: attachment` with a file name.
-    pub fn attachment(content_type: &str, filename: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+    pub fn attachment(
+        content_type: &str,
+        filename: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
         let mut p = Self::binary(content_type, data);
         p.disposition = Some("attachment".into());
         p.filename = Some(filename.into());
@@ -161,7 +165,11 @@ impl MimePart {
     }
 
     /// An inline part (an image for `multipart/related`) referred to by `cid:{content_id}`.
-    pub fn inline(content_type: &str, content_id: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+    pub fn inline(
+        content_type: &str,
+        content_id: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
         let mut p = Self::binary(content_type, data);
         p.disposition = Some("inline".into());
         p.content_id = Some(content_id.into());
@@ -343,13 +351,25 @@ impl MessageBuilder {
         self
     }
     /// Adds an inline part to the HTML body (forms `multipart/related`), see [`MimePart::inline`].
-    pub fn inline(mut self, content_type: &str, content_id: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
-        self.inline.push(MimePart::inline(content_type, content_id, data));
+    pub fn inline(
+        mut self,
+        content_type: &str,
+        content_id: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.inline
+            .push(MimePart::inline(content_type, content_id, data));
         self
     }
     /// Adds an attachment (forms `multipart/mixed`).
-    pub fn attachment(mut self, content_type: &str, filename: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
-        self.attachments.push(MimePart::attachment(content_type, filename, data));
+    pub fn attachment(
+        mut self,
+        content_type: &str,
+        filename: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.attachments
+            .push(MimePart::attachment(content_type, filename, data));
         self
     }
     /// Adds any part as an attachment (e.g. [`MimePart::forward`]).
@@ -392,10 +412,18 @@ impl MessageBuilder {
 
     /// Writes the message into `w`. Everything is checked before the first byte is
     /// written, so an error other than `Io` leaves `w` untouched.
-    pub fn write_to<W: Write + ?Sized>(&self, w: &mut W, opts: &WriteOptions) -> Result<(), BuildError> {
+    pub fn write_to<W: Write + ?Sized>(
+        &self,
+        w: &mut W,
+        opts: &WriteOptions,
+    ) -> Result<(), BuildError> {
         let body = self.body_tree();
         self.validate(&body, opts)?;
-        let mut ctx = Ctx { opts, prefix: boundary_prefix(&body, opts.unique), counter: 0 };
+        let mut ctx = Ctx {
+            opts,
+            prefix: boundary_prefix(&body, opts.unique),
+            counter: 0,
+        };
         let mut head = Vec::with_capacity(1024);
         self.write_headers(&mut head, opts)?;
         w.write_all(&head)?;
@@ -404,7 +432,11 @@ impl MessageBuilder {
     }
 
     /// Writes the message into a [`bytes::BufMut`].
-    pub fn write_to_buf<B: bytes::BufMut>(&self, buf: &mut B, opts: &WriteOptions) -> Result<(), BuildError> {
+    pub fn write_to_buf<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+        opts: &WriteOptions,
+    ) -> Result<(), BuildError> {
         let mut w = bytes::BufMut::writer(buf);
         self.write_to(&mut w, opts)
     }
@@ -423,7 +455,11 @@ impl MessageBuilder {
         for (n, _) in &self.headers {
             check_header_name(n)?;
         }
-        let ids = self.message_id.iter().chain(&self.in_reply_to).chain(&self.references);
+        let ids = self
+            .message_id
+            .iter()
+            .chain(&self.in_reply_to)
+            .chain(&self.references);
         for id in ids {
             check_token(id, true)?;
         }
@@ -460,7 +496,10 @@ impl MessageBuilder {
             .iter()
             .find_map(|a| match a {
                 Address::Mailbox(m) => m.address.rsplit_once('@').map(|(_, d)| d.to_string()),
-                Address::Group(g) => g.members.first().and_then(|m| m.address.rsplit_once('@').map(|(_, d)| d.to_string())),
+                Address::Group(g) => g
+                    .members
+                    .first()
+                    .and_then(|m| m.address.rsplit_once('@').map(|(_, d)| d.to_string())),
             })
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "localhost".into());
@@ -485,7 +524,10 @@ impl MessageBuilder {
         if let Some(s) = &self.subject {
             encoding::write_field(w, "Subject", &encoding::text_tokens(s, utf8))?;
         }
-        let id = self.message_id.clone().unwrap_or_else(|| self.generated_id(opts));
+        let id = self
+            .message_id
+            .clone()
+            .unwrap_or_else(|| self.generated_id(opts));
         encoding::write_field(w, "Message-ID", &[format!("<{id}>")])?;
         let ids = |v: &[String]| v.iter().map(|i| format!("<{i}>")).collect::<Vec<_>>();
         if !self.in_reply_to.is_empty() {
@@ -502,19 +544,34 @@ impl MessageBuilder {
 }
 
 fn check_header_name(n: &str) -> Result<(), BuildError> {
-    let ok = !n.is_empty() && n.len() <= 76 && n.bytes().all(|b| (33..=126).contains(&b) && b != b':');
-    if ok { Ok(()) } else { Err(BuildError::InvalidHeaderName(n.to_string())) }
+    let ok =
+        !n.is_empty() && n.len() <= 76 && n.bytes().all(|b| (33..=126).contains(&b) && b != b':');
+    if ok {
+        Ok(())
+    } else {
+        Err(BuildError::InvalidHeaderName(n.to_string()))
+    }
 }
 
 fn check_token(t: &str, is_id: bool) -> Result<(), BuildError> {
     let bad = t.is_empty()
         || t.len() > 900
-        || t.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || (is_id && c == '"'));
-    if bad { Err(BuildError::InvalidToken(t.to_string())) } else { Ok(()) }
+        || t.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || c == '<' || c == '>' || (is_id && c == '"')
+        });
+    if bad {
+        Err(BuildError::InvalidToken(t.to_string()))
+    } else {
+        Ok(())
+    }
 }
 
 fn check_content_type(ct: &str) -> Result<(), BuildError> {
-    let tok = |s: &str| !s.is_empty() && s.bytes().all(|b| (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b));
+    let tok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    };
     match ct.split_once('/') {
         Some((t, s)) if tok(t) && tok(s) => Ok(()),
         _ => Err(BuildError::InvalidContentType(ct.to_string())),
@@ -538,10 +595,8 @@ fn validate_part(p: &MimePart, opts: &WriteOptions) -> Result<(), BuildError> {
                 validate_part(c, opts)?;
             }
         }
-        PartBody::Message(raw) => {
-            if message_needs(&encoding::stats(raw)) > opts.transport {
-                return Err(BuildError::NeedsEightBit);
-            }
+        PartBody::Message(raw) if message_needs(&encoding::stats(raw)) > opts.transport => {
+            return Err(BuildError::NeedsEightBit);
         }
         _ => {}
     }
@@ -574,10 +629,10 @@ fn address_tokens(list: &[Address], utf8: bool) -> Vec<String> {
                 out.extend(name);
                 for (k, m) in g.members.iter().enumerate() {
                     mailbox(m, &mut out);
-                    if k + 1 < g.members.len() {
-                        if let Some(last) = out.last_mut() {
-                            last.push(',');
-                        }
+                    if k + 1 < g.members.len()
+                        && let Some(last) = out.last_mut()
+                    {
+                        last.push(',');
                     }
                 }
                 if let Some(last) = out.last_mut() {
@@ -585,10 +640,10 @@ fn address_tokens(list: &[Address], utf8: bool) -> Vec<String> {
                 }
             }
         }
-        if i + 1 < list.len() {
-            if let Some(last) = out.last_mut() {
-                last.push(',');
-            }
+        if i + 1 < list.len()
+            && let Some(last) = out.last_mut()
+        {
+            last.push(',');
         }
     }
     out
@@ -624,7 +679,14 @@ fn boundary_prefix(body: &MimePart, unique: u64) -> String {
     identity_bodies(body, &mut bodies);
     let mut salt = 0u32;
     loop {
-        let prefix = format!("=_mw{unique:x}{}_", if salt == 0 { String::new() } else { format!("s{salt}") });
+        let prefix = format!(
+            "=_mw{unique:x}{}_",
+            if salt == 0 {
+                String::new()
+            } else {
+                format!("s{salt}")
+            }
+        );
         let finder = memchr::memmem::Finder::new(prefix.as_bytes());
         if bodies.iter().all(|b| finder.find(b).is_none()) {
             return prefix;
@@ -691,10 +753,10 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
     } else {
         None
     };
-    if let (Some(f), false) = (&p.filename, p.content_type.starts_with("multipart/")) {
-        if !params.iter().any(|(k, _)| k == "name") {
-            params.push(("name".into(), f.clone()));
-        }
+    if let (Some(f), false) = (&p.filename, p.content_type.starts_with("multipart/"))
+        && !params.iter().any(|(k, _)| k == "name")
+    {
+        params.push(("name".into(), f.clone()));
     }
     let mut ct_tokens = vec![p.content_type.clone()];
     for (k, v) in &params {
@@ -705,7 +767,10 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
     }
     encoding::write_field(&mut head, "Content-Type", &ct_tokens)?;
     let cte = match &p.body {
-        PartBody::Text(t) => Some(choose_text(&encoding::stats(t.as_bytes()), ctx.opts.transport)),
+        PartBody::Text(t) => Some(choose_text(
+            &encoding::stats(t.as_bytes()),
+            ctx.opts.transport,
+        )),
         PartBody::Bytes(_) if ctx.opts.transport == Transport::Binary => Some(Cte::Binary),
         PartBody::Bytes(_) => Some(Cte::Base64),
         PartBody::Message(m) => Some(match message_needs(&encoding::stats(m)) {
@@ -715,10 +780,14 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
         }),
         PartBody::Multipart(_) => None,
     };
-    if let Some(c) = &cte {
-        if !matches!(c, Cte::SevenBit) {
-            encoding::write_field(&mut head, "Content-Transfer-Encoding", &[c.name().to_string()])?;
-        }
+    if let Some(c) = &cte
+        && !matches!(c, Cte::SevenBit)
+    {
+        encoding::write_field(
+            &mut head,
+            "Content-Transfer-Encoding",
+            &[c.name().to_string()],
+        )?;
     }
     if let Some(d) = &p.disposition {
         let mut toks = vec![d.clone()];
@@ -734,7 +803,11 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
         encoding::write_field(&mut head, "Content-ID", &[format!("<{id}>")])?;
     }
     if let Some(d) = &p.description {
-        encoding::write_field(&mut head, "Content-Description", &encoding::text_tokens(d, utf8))?;
+        encoding::write_field(
+            &mut head,
+            "Content-Description",
+            &encoding::text_tokens(d, utf8),
+        )?;
     }
     for (n, v) in &p.headers {
         encoding::write_field(&mut head, n, &encoding::text_tokens(v, utf8))?;
@@ -751,7 +824,9 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
             }
             write!(w, "--{b}--\r\n")?;
         }
-        (PartBody::Text(t), Some(Cte::QuotedPrintable)) => encoding::write_quoted_printable(t.as_bytes(), w)?,
+        (PartBody::Text(t), Some(Cte::QuotedPrintable)) => {
+            encoding::write_quoted_printable(t.as_bytes(), w)?
+        }
         (PartBody::Text(t), Some(Cte::Base64)) => {
             let mut norm = Vec::with_capacity(t.len() + t.len() / 40);
             encoding::write_crlf_text(t.as_bytes(), &mut norm)?;
@@ -780,17 +855,33 @@ mod tests {
             .unwrap();
         let parsed = Message::parse(&m[..]).unwrap();
         assert!(parsed.root().header("bcc").is_none());
-        assert_eq!(parsed.root().headers().filter(|h| h.name() == "X-Test").count(), 1);
+        assert_eq!(
+            parsed
+                .root()
+                .headers()
+                .filter(|h| h.name() == "X-Test")
+                .count(),
+            1
+        );
     }
 
     #[test]
     fn bad_names_rejected_before_writing() {
         let mut out = Vec::new();
-        let r = MessageBuilder::new().from("a@b").header("Bad Name", "x").write_to(&mut out, &WriteOptions::new());
+        let r = MessageBuilder::new()
+            .from("a@b")
+            .header("Bad Name", "x")
+            .write_to(&mut out, &WriteOptions::new());
         assert!(matches!(r, Err(BuildError::InvalidHeaderName(_))));
         assert!(out.is_empty());
-        let r = MessageBuilder::new().from("a@b").message_id("a b@c").to_vec(&WriteOptions::new());
+        let r = MessageBuilder::new()
+            .from("a@b")
+            .message_id("a b@c")
+            .to_vec(&WriteOptions::new());
         assert!(matches!(r, Err(BuildError::InvalidToken(_))));
-        assert!(matches!(MessageBuilder::new().to_vec(&WriteOptions::new()), Err(BuildError::MissingFrom)));
+        assert!(matches!(
+            MessageBuilder::new().to_vec(&WriteOptions::new()),
+            Err(BuildError::MissingFrom)
+        ));
     }
 }

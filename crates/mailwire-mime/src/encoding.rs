@@ -53,7 +53,9 @@ pub(crate) fn write_base64<W: Write + ?Sized>(data: &[u8], w: &mut W) -> io::Res
             w.write_all(b"\r\n")?;
         }
         first = false;
-        let n = STANDARD.encode_slice(chunk, &mut buf).map_err(io::Error::other)?;
+        let n = STANDARD
+            .encode_slice(chunk, &mut buf)
+            .map_err(io::Error::other)?;
         w.write_all(buf.get(..n).unwrap_or_default())?;
     }
     Ok(())
@@ -67,7 +69,11 @@ pub(crate) fn lines(s: &[u8]) -> impl Iterator<Item = (&[u8], bool)> {
         match r.iter().position(|&b| b == b'\n' || b == b'\r') {
             Some(i) => {
                 let line = r.get(..i).unwrap_or_default();
-                let skip = if r.get(i) == Some(&b'\r') && r.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                let skip = if r.get(i) == Some(&b'\r') && r.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 let next = r.get(i + skip..).unwrap_or_default();
                 rest = if next.is_empty() { None } else { Some(next) };
                 Some((line, true))
@@ -90,7 +96,10 @@ pub(crate) struct BodyStats {
 }
 
 pub(crate) fn stats(s: &[u8]) -> BodyStats {
-    let mut st = BodyStats { len: s.len(), ..Default::default() };
+    let mut st = BodyStats {
+        len: s.len(),
+        ..Default::default()
+    };
     for (line, _) in lines(s) {
         st.max_line = st.max_line.max(line.len());
     }
@@ -120,7 +129,8 @@ pub(crate) fn write_quoted_printable<W: Write + ?Sized>(s: &[u8], w: &mut W) -> 
         let mut col = 0;
         for (i, &b) in line.iter().enumerate() {
             let last = i + 1 == line.len();
-            let literal = (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+            let literal =
+                (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
             let width = if literal { 1 } else { 3 };
             // Keep room for the soft break '=' unless this is the last character.
             let limit = if last { 76 } else { 75 };
@@ -164,7 +174,10 @@ pub(crate) fn utf8_chunks(s: &str, max: usize) -> Vec<&str> {
 
 /// RFC 2047 `B` encoded words for `s`, each at most 75 characters.
 pub(crate) fn encoded_words(s: &str) -> Vec<String> {
-    utf8_chunks(s, 45).into_iter().map(|c| format!("=?utf-8?b?{}?=", STANDARD.encode(c))).collect()
+    utf8_chunks(s, 45)
+        .into_iter()
+        .map(|c| format!("=?utf-8?b?{}?=", STANDARD.encode(c)))
+        .collect()
 }
 
 const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
@@ -177,7 +190,17 @@ fn is_atext(b: u8) -> bool {
 /// passes can break a header line.
 pub(crate) fn sanitize(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
-        Cow::Owned(s.chars().map(|c| if (c as u32) < 0x20 && c != '\t' || c == '\x7f' { ' ' } else { c }).collect())
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if (c as u32) < 0x20 && c != '\t' || c == '\x7f' {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(s)
     }
@@ -194,7 +217,9 @@ pub(crate) fn phrase_tokens(name: &str, utf8: bool) -> Vec<String> {
     if name.is_empty() {
         return Vec::new();
     }
-    let words_ok = name.split(' ').all(|w| !w.is_empty() && w.bytes().all(is_atext) && !w.starts_with("=?"));
+    let words_ok = name
+        .split(' ')
+        .all(|w| !w.is_empty() && w.bytes().all(is_atext) && !w.starts_with("=?"));
     if words_ok && name.len() <= 900 {
         return name.split(' ').map(str::to_string).collect();
     }
@@ -226,7 +251,11 @@ pub(crate) fn text_tokens(text: &str, utf8: bool) -> Vec<String> {
         || text.contains("  ")
         || text.contains('\t');
     if !needs {
-        return text.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+        return text
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
     }
     encoded_words(&text)
 }
@@ -269,7 +298,10 @@ pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
                 enc.push_str(&format!("%{b:02X}"));
             }
         }
-        if pieces.last().is_some_and(|p| !p.is_empty() && p.len() + enc.len() > 48) {
+        if pieces
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.len() + enc.len() > 48)
+        {
             pieces.push(String::new());
         }
         if let Some(p) = pieces.last_mut() {
@@ -283,7 +315,13 @@ pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
     pieces
         .into_iter()
         .enumerate()
-        .map(|(i, p)| if i == 0 { format!("{name}*0*=utf-8''{p}") } else { format!("{name}*{i}*={p}") })
+        .map(|(i, p)| {
+            if i == 0 {
+                format!("{name}*0*=utf-8''{p}")
+            } else {
+                format!("{name}*{i}*={p}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(";\n")
         .split('\n')
@@ -294,7 +332,11 @@ pub(crate) fn param_tokens(name: &str, value: &str, utf8: bool) -> Vec<String> {
 /// Lays out one header field: `name: ` then tokens separated by single spaces,
 /// folding before a token when the line would pass 78 characters. `seps[i]` is the
 /// text glued after token `i` (e.g. `,` or `;`).
-pub(crate) fn write_field<W: Write + ?Sized>(w: &mut W, name: &str, tokens: &[String]) -> io::Result<()> {
+pub(crate) fn write_field<W: Write + ?Sized>(
+    w: &mut W,
+    name: &str,
+    tokens: &[String],
+) -> io::Result<()> {
     let mut line = Vec::with_capacity(128);
     line.extend_from_slice(name.as_bytes());
     line.push(b':');
@@ -303,7 +345,7 @@ pub(crate) fn write_field<W: Write + ?Sized>(w: &mut W, name: &str, tokens: &[St
     for t in tokens {
         // Fold before a token that would pass 78; right after the colon too, unless
         // the token would not fit on a line of its own either.
-        if col + 1 + t.len() > 78 && (!only_name || 1 + t.len() <= 78) {
+        if col + 1 + t.len() > 78 && (!only_name || t.len() < 78) {
             line.extend_from_slice(b"\r\n");
             col = 0;
         }
@@ -351,7 +393,10 @@ mod tests {
     fn params() {
         assert_eq!(param_tokens("name", "a.txt", false), vec!["name=a.txt"]);
         assert_eq!(param_tokens("name", "a b", false), vec!["name=\"a b\""]);
-        assert_eq!(param_tokens("filename", "€", false), vec!["filename*=utf-8''%E2%82%AC"]);
+        assert_eq!(
+            param_tokens("filename", "€", false),
+            vec!["filename*=utf-8''%E2%82%AC"]
+        );
         let long = param_tokens("filename", &"é".repeat(40), false);
         assert!(long.len() > 1 && long[0].starts_with("filename*0*=utf-8''"));
     }

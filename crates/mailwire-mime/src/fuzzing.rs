@@ -12,21 +12,32 @@ fn limits() -> Limits {
 /// addresses, date, message ids and content type, and every body. Checks that all
 /// byte ranges are inside the message and nested as the tree says.
 pub fn parse(data: &[u8]) {
-    let Ok(msg) = Message::parse_with(data, &limits()) else { return };
+    let Ok(msg) = Message::parse_with(data, &limits()) else {
+        return;
+    };
     let len = data.len();
     for p in msg.parts() {
         let r = p.range();
         let (h, b) = (p.header_range(), p.body_range());
         assert!(r.start <= r.end && r.end <= len, "part range out of bounds");
-        assert!(h.start == r.start && h.end == b.start && b.end == r.end, "ranges not contiguous");
+        assert!(
+            h.start == r.start && h.end == b.start && b.end == r.end,
+            "ranges not contiguous"
+        );
         assert!(h.start <= h.end && b.start <= b.end, "inverted range");
         if let Some(parent) = p.parent() {
             let pr = parent.body_range();
-            assert!(pr.start <= r.start && r.end <= pr.end, "child outside parent body");
+            assert!(
+                pr.start <= r.start && r.end <= pr.end,
+                "child outside parent body"
+            );
         }
         for hd in p.headers() {
             let hr = hd.range();
-            assert!(h.start <= hr.start && hr.end <= h.end, "field outside header");
+            assert!(
+                h.start <= hr.start && hr.end <= h.end,
+                "field outside header"
+            );
             let _ = hd.text();
             let _ = hd.addresses();
             let _ = hd.date().map(|d| d.to_string());
@@ -69,7 +80,9 @@ fn paths(bs: &BodyStructure, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
 /// Parses `data` and computes the IMAP views: ENVELOPE, BODYSTRUCTURE (with MD5) and
 /// every section of every part, checking that section sizes match the bytes written.
 pub fn views(data: &[u8]) {
-    let Ok(msg) = Message::parse_with(data, &limits()) else { return };
+    let Ok(msg) = Message::parse_with(data, &limits()) else {
+        return;
+    };
     let _ = msg.envelope();
     let bs = msg.body_structure(&BodyStructureOptions { compute_md5: true });
     let mut all = vec![Vec::new()];
@@ -85,19 +98,35 @@ pub fn views(data: &[u8]) {
         Some(SectionText::Header),
         Some(SectionText::Text),
         Some(SectionText::Mime),
-        Some(SectionText::HeaderFields(vec!["From".into(), "Subject".into()])),
+        Some(SectionText::HeaderFields(vec![
+            "From".into(),
+            "Subject".into(),
+        ])),
         Some(SectionText::HeaderFieldsNot(vec!["Received".into()])),
     ];
     for path in all.iter().take(200) {
         for text in &texts {
-            let s = Section { part: path.clone(), text: text.clone() };
+            let s = Section {
+                part: path.clone(),
+                text: text.clone(),
+            };
             if let Some(bytes) = msg.section(&s) {
                 let v = bytes.to_vec();
-                assert_eq!(v.len(), bytes.len(), "section length differs from bytes written");
+                assert_eq!(
+                    v.len(),
+                    bytes.len(),
+                    "section length differs from bytes written"
+                );
             }
         }
         // Parts named by BODYSTRUCTURE always exist.
-        assert!(msg.section_part(path).is_some(), "path from BODYSTRUCTURE not found");
+        assert!(
+            msg.section_part(path).is_some(),
+            "path from BODYSTRUCTURE not found"
+        );
     }
-    assert_eq!(msg.section(&Section::default()).map(|s| s.len()), Some(msg.size_crlf()));
+    assert_eq!(
+        msg.section(&Section::default()).map(|s| s.len()),
+        Some(msg.size_crlf())
+    );
 }

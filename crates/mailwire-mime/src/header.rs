@@ -3,8 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
-use mail_parser::parsers::MessageStream;
 use mail_parser::HeaderValue;
+use mail_parser::parsers::MessageStream;
 
 use crate::syntax::{self, FieldPos, RawAddr};
 
@@ -31,14 +31,20 @@ impl<'m> Header<'m> {
 
     /// The field name as written (its bytes are checked to be printable ASCII).
     pub fn name(&self) -> &'m str {
-        std::str::from_utf8(self.raw.get(self.pos.start..self.pos.name_end).unwrap_or_default())
-            .unwrap_or_default()
+        std::str::from_utf8(
+            self.raw
+                .get(self.pos.start..self.pos.name_end)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
     }
 
     /// The value as written: from after the colon to before the final line break,
     /// folding kept.
     pub fn raw_value(&self) -> &'m [u8] {
-        self.raw.get(self.pos.value_start..self.pos.value_end).unwrap_or_default()
+        self.raw
+            .get(self.pos.value_start..self.pos.value_end)
+            .unwrap_or_default()
     }
 
     /// The whole field, name to final line break inclusive.
@@ -60,7 +66,9 @@ impl<'m> Header<'m> {
     /// Value bytes for mail-parser's field parsers: from after the colon up to and
     /// including the final line break.
     fn stream_bytes(&self) -> &'m [u8] {
-        self.raw.get(self.pos.value_start..self.pos.end).unwrap_or_default()
+        self.raw
+            .get(self.pos.value_start..self.pos.end)
+            .unwrap_or_default()
     }
 
     /// The value as unstructured text: unfolded, RFC 2047 encoded words decoded.
@@ -146,22 +154,36 @@ pub(crate) fn decode_addresses(raw: &[u8]) -> Vec<Address> {
         match a {
             RawAddr::GroupStart(name) => {
                 if let Some((n, m)) = group.take() {
-                    out.push(Address::Group(Group { name: n, members: m }));
+                    out.push(Address::Group(Group {
+                        name: n,
+                        members: m,
+                    }));
                 }
                 group = Some((decode_text(&name), Vec::new()));
             }
             RawAddr::GroupEnd => {
                 if let Some((n, m)) = group.take() {
-                    out.push(Address::Group(Group { name: n, members: m }));
+                    out.push(Address::Group(Group {
+                        name: n,
+                        members: m,
+                    }));
                 }
             }
-            RawAddr::Mailbox { name, local, domain, .. } => {
+            RawAddr::Mailbox {
+                name,
+                local,
+                domain,
+                ..
+            } => {
                 let mut address = String::from_utf8_lossy(&local).into_owned();
                 if let Some(d) = domain {
                     address.push('@');
                     address.push_str(&String::from_utf8_lossy(&d));
                 }
-                let mb = Mailbox { name: name.map(|n| decode_text(&n)).filter(|n| !n.is_empty()), address };
+                let mb = Mailbox {
+                    name: name.map(|n| decode_text(&n)).filter(|n| !n.is_empty()),
+                    address,
+                };
                 match &mut group {
                     Some((_, m)) => m.push(mb),
                     None => out.push(Address::Mailbox(mb)),
@@ -170,7 +192,10 @@ pub(crate) fn decode_addresses(raw: &[u8]) -> Vec<Address> {
         }
     }
     if let Some((n, m)) = group.take() {
-        out.push(Address::Group(Group { name: n, members: m }));
+        out.push(Address::Group(Group {
+            name: n,
+            members: m,
+        }));
     }
     out
 }
@@ -187,11 +212,17 @@ pub struct Mailbox {
 impl Mailbox {
     /// A mailbox with a display name.
     pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
-        Mailbox { name: Some(name.into()), address: address.into() }
+        Mailbox {
+            name: Some(name.into()),
+            address: address.into(),
+        }
     }
     /// A mailbox without a display name.
     pub fn addr(address: impl Into<String>) -> Self {
-        Mailbox { name: None, address: address.into() }
+        Mailbox {
+            name: None,
+            address: address.into(),
+        }
     }
 }
 
@@ -302,8 +333,9 @@ impl fmt::Display for DateTime {
     /// RFC 5322 form: `Tue, 1 Jul 2003 10:52:37 +0200`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-        const MONTHS: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         let off = self.offset_minutes;
         let sign = if off < 0 { '-' } else { '+' };
         let off = off.unsigned_abs();
@@ -312,7 +344,10 @@ impl fmt::Display for DateTime {
             "{}, {} {} {:04} {:02}:{:02}:{:02} {}{:02}{:02}",
             DAYS.get(self.weekday()).copied().unwrap_or("Mon"),
             self.day,
-            MONTHS.get(usize::from(self.month.clamp(1, 12)) - 1).copied().unwrap_or("Jan"),
+            MONTHS
+                .get(usize::from(self.month.clamp(1, 12)) - 1)
+                .copied()
+                .unwrap_or("Jan"),
             self.year,
             self.hour,
             self.minute,
@@ -338,7 +373,10 @@ pub struct ContentType {
 impl ContentType {
     /// A parameter value by name (case-insensitive).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -350,7 +388,10 @@ mod tests {
     fn date_display_and_unix() {
         let d = DateTime::from_unix(1_057_049_557);
         assert_eq!(d.to_string(), "Tue, 1 Jul 2003 08:52:37 +0000");
-        let d = DateTime { offset_minutes: -330, ..DateTime::from_unix(0) };
+        let d = DateTime {
+            offset_minutes: -330,
+            ..DateTime::from_unix(0)
+        };
         assert_eq!(d.to_string(), "Thu, 1 Jan 1970 00:00:00 -0530");
     }
 
@@ -358,6 +399,12 @@ mod tests {
     fn decode_names() {
         let a = decode_addresses(b" =?utf-8?q?J=C3=B6rg?= <j@x>, g: ;");
         assert_eq!(a[0], Address::Mailbox(Mailbox::new("Jörg", "j@x")));
-        assert_eq!(a[1], Address::Group(Group { name: "g".into(), members: vec![] }));
+        assert_eq!(
+            a[1],
+            Address::Group(Group {
+                name: "g".into(),
+                members: vec![]
+            })
+        );
     }
 }

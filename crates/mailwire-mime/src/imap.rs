@@ -80,17 +80,37 @@ pub struct EnvelopeAddress {
 }
 
 fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
-    let Some(h) = part.header(name) else { return Vec::new() };
+    let Some(h) = part.header(name) else {
+        return Vec::new();
+    };
     syntax::parse_address_list(h.raw_value())
         .into_iter()
         .map(|a| match a {
-            RawAddr::Mailbox { name, route, local, domain } => EnvelopeAddress {
+            RawAddr::Mailbox {
+                name,
+                route,
+                local,
+                domain,
+            } => EnvelopeAddress {
                 name,
                 adl: route,
-                mailbox: Some(if local.is_empty() { b"MISSING_MAILBOX".to_vec() } else { local }),
-                host: Some(domain.filter(|d| !d.is_empty()).unwrap_or_else(|| b"MISSING_DOMAIN".to_vec())),
+                mailbox: Some(if local.is_empty() {
+                    b"MISSING_MAILBOX".to_vec()
+                } else {
+                    local
+                }),
+                host: Some(
+                    domain
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| b"MISSING_DOMAIN".to_vec()),
+                ),
             },
-            RawAddr::GroupStart(n) => EnvelopeAddress { name: None, adl: None, mailbox: Some(n), host: None },
+            RawAddr::GroupStart(n) => EnvelopeAddress {
+                name: None,
+                adl: None,
+                mailbox: Some(n),
+                host: None,
+            },
             RawAddr::GroupEnd => EnvelopeAddress::default(),
         })
         .collect()
@@ -129,7 +149,9 @@ impl Part<'_> {
         let md5 = raw("content-md5").or_else(|| {
             opts.compute_md5.then(|| {
                 let digest = Md5::digest(self.decoded_body());
-                base64::engine::general_purpose::STANDARD.encode(digest).into_bytes()
+                base64::engine::general_purpose::STANDARD
+                    .encode(digest)
+                    .into_bytes()
             })
         });
         let encoding = match self.header("content-transfer-encoding") {
@@ -151,14 +173,17 @@ impl Part<'_> {
     fn extension(&self) -> BodyExtension {
         let disposition = self.header("content-disposition").map(|h| {
             let p = syntax::parse_params(h.raw_value());
-            Disposition { kind: p.value, params: p.params }
+            Disposition {
+                kind: p.value,
+                params: p.params,
+            }
         });
         let language = self
             .header("content-language")
             .map(|h| {
                 h.unfolded()
                     .split(|&b| b == b',')
-                    .map(|t| syntax::unfold(t))
+                    .map(syntax::unfold)
                     .filter(|t| !t.is_empty())
                     .collect()
             })
@@ -182,7 +207,9 @@ impl Part<'_> {
     pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
         let node = self.node();
         let kind = match &node.kind {
-            Kind::Multipart(_) => BodyKind::Multipart(self.children().map(|c| c.body_structure(opts)).collect()),
+            Kind::Multipart(_) => {
+                BodyKind::Multipart(self.children().map(|c| c.body_structure(opts)).collect())
+            }
             Kind::Leaf if node.mtype == "multipart" => {
                 // A multipart with no parts (no boundary, or no delimiter found):
                 // RFC 3501 needs at least one part; give an empty text/plain as Dovecot does.
@@ -197,9 +224,10 @@ impl Part<'_> {
                     lines: self.body_lines(),
                 }
             }
-            Kind::Leaf if node.mtype == "text" => {
-                BodyKind::Text { fields: self.fields(opts), lines: self.body_lines() }
-            }
+            Kind::Leaf if node.mtype == "text" => BodyKind::Text {
+                fields: self.fields(opts),
+                lines: self.body_lines(),
+            },
             Kind::Leaf => BodyKind::Basic(self.fields(opts)),
         };
         BodyStructure {
@@ -255,6 +283,7 @@ pub struct BodyFields {
 
 /// What kind of body a [`BodyStructure`] describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // built once per FETCH; boxing would only add indirection
 pub enum BodyKind {
     /// A multipart: its parts (never empty).
     Multipart(Vec<BodyStructure>),
@@ -309,7 +338,13 @@ impl BodyStructure {
             media_subtype: "plain".into(),
             params: vec![("charset".into(), "us-ascii".into())],
             kind: BodyKind::Text {
-                fields: BodyFields { id: None, description: None, encoding: b"7bit".to_vec(), size: 0, md5: None },
+                fields: BodyFields {
+                    id: None,
+                    description: None,
+                    encoding: b"7bit".to_vec(),
+                    size: 0,
+                    md5: None,
+                },
                 lines: 0,
             },
             extension: BodyExtension::default(),
@@ -351,7 +386,9 @@ impl Section {
         let mut rest = s;
         while let Some(c) = rest.chars().next().filter(char::is_ascii_digit) {
             let _ = c;
-            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let n: u32 = rest.get(..end)?.parse().ok().filter(|&n| n > 0)?;
             part.push(n);
             rest = rest.get(end..)?;
@@ -370,18 +407,28 @@ impl Section {
             let list = list.strip_prefix('(')?.strip_suffix(')')?;
             let start = rest.len() - rest.trim_start_matches(|c: char| c != '(').len() + 1;
             let orig = rest.get(start..start + list.len())?;
-            let v: Vec<String> = orig.split_whitespace().map(|n| n.trim_matches('"').to_string()).collect();
+            let v: Vec<String> = orig
+                .split_whitespace()
+                .map(|n| n.trim_matches('"').to_string())
+                .collect();
             (!v.is_empty()).then_some(v)
         };
         let text = match upper.as_str() {
             "HEADER" => SectionText::Header,
             "TEXT" => SectionText::Text,
             "MIME" if !part.is_empty() => SectionText::Mime,
-            u if u.starts_with("HEADER.FIELDS.NOT") => SectionText::HeaderFieldsNot(names("HEADER.FIELDS.NOT")?),
-            u if u.starts_with("HEADER.FIELDS") => SectionText::HeaderFields(names("HEADER.FIELDS")?),
+            u if u.starts_with("HEADER.FIELDS.NOT") => {
+                SectionText::HeaderFieldsNot(names("HEADER.FIELDS.NOT")?)
+            }
+            u if u.starts_with("HEADER.FIELDS") => {
+                SectionText::HeaderFields(names("HEADER.FIELDS")?)
+            }
             _ => return None,
         };
-        Some(Section { part, text: Some(text) })
+        Some(Section {
+            part,
+            text: Some(text),
+        })
     }
 }
 
@@ -504,7 +551,11 @@ impl<'a> Message<'a> {
         let raw: &[u8] = self.raw();
         let part = self.section_part(&section.part)?;
         // The message a HEADER/TEXT specifier refers to.
-        let message = if section.part.is_empty() { Some(part) } else { part.attached_message() };
+        let message = if section.part.is_empty() {
+            Some(part)
+        } else {
+            part.attached_message()
+        };
         let chunks = match &section.text {
             None if section.part.is_empty() => vec![Chunk::Raw(0..raw.len())],
             None => vec![Chunk::Raw(part.body_range())],

@@ -38,7 +38,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_size: 256 << 20, max_depth: 32, max_parts: 10_000, max_header_fields: 10_000 }
+        Limits {
+            max_size: 256 << 20,
+            max_depth: 32,
+            max_parts: 10_000,
+            max_header_fields: 10_000,
+        }
     }
 }
 
@@ -146,7 +151,10 @@ impl TransferEncoding {
     /// Parses a Content-Transfer-Encoding value (case-insensitive, whitespace trimmed).
     pub fn from_value(v: &[u8]) -> Self {
         let v = syntax::unfold(v);
-        let v: Vec<u8> = v.into_iter().take_while(|&b| b != b'(' && b != b' ').collect();
+        let v: Vec<u8> = v
+            .into_iter()
+            .take_while(|&b| b != b'(' && b != b' ')
+            .collect();
         match v.to_ascii_lowercase().as_slice() {
             b"7bit" | b"" => Self::SevenBit,
             b"8bit" => Self::EightBit,
@@ -184,7 +192,9 @@ struct Builder<'r> {
 /// Returns (line start, line end after its terminator, is close delimiter).
 fn delimiters(raw: &[u8], start: usize, end: usize, boundary: &[u8]) -> Vec<(usize, usize, bool)> {
     let mut out = Vec::new();
-    let Some(body) = raw.get(start..end) else { return out };
+    let Some(body) = raw.get(start..end) else {
+        return out;
+    };
     let mut needle = Vec::with_capacity(boundary.len() + 2);
     needle.extend_from_slice(b"--");
     needle.extend_from_slice(boundary);
@@ -217,7 +227,15 @@ fn delimiters(raw: &[u8], start: usize, end: usize, boundary: &[u8]) -> Vec<(usi
 }
 
 impl Builder<'_> {
-    fn entity(&mut self, start: usize, end: usize, parent: Option<usize>, is_message: bool, in_digest: bool, depth: usize) -> usize {
+    fn entity(
+        &mut self,
+        start: usize,
+        end: usize,
+        parent: Option<usize>,
+        is_message: bool,
+        in_digest: bool,
+        depth: usize,
+    ) -> usize {
         let raw = self.raw;
         let header = syntax::split_header(raw, start, end, self.limits.max_header_fields);
         let mut ct: Option<RawParams> = None;
@@ -247,7 +265,11 @@ impl Builder<'_> {
         let (mtype, msubtype, params) = match parsed {
             Some(v) => v,
             None if in_digest => ("message".into(), "rfc822".into(), Vec::new()),
-            None => ("text".into(), "plain".into(), vec![("charset".into(), "us-ascii".into())]),
+            None => (
+                "text".into(),
+                "plain".into(),
+                vec![("charset".into(), "us-ascii".into())],
+            ),
         };
         let body_start = header.body_start;
         let id = self.nodes.len();
@@ -337,17 +359,33 @@ impl<'a> Message<'a> {
     pub fn parse_with(raw: impl Into<Cow<'a, [u8]>>, limits: &Limits) -> Result<Self, ParseError> {
         let raw = raw.into();
         if raw.len() > limits.max_size {
-            return Err(ParseError::TooLarge { size: raw.len(), limit: limits.max_size });
+            return Err(ParseError::TooLarge {
+                size: raw.len(),
+                limit: limits.max_size,
+            });
         }
-        let mut b = Builder { raw: &raw, limits, nodes: Vec::new(), truncated: false };
+        let mut b = Builder {
+            raw: &raw,
+            limits,
+            nodes: Vec::new(),
+            truncated: false,
+        };
         b.entity(0, raw.len(), None, true, false, 0);
         let (nodes, truncated) = (b.nodes, b.truncated);
-        Ok(Message { raw, nodes, truncated })
+        Ok(Message {
+            raw,
+            nodes,
+            truncated,
+        })
     }
 
     /// Turns this message into one that owns its bytes.
     pub fn into_owned(self) -> Message<'static> {
-        Message { raw: Cow::Owned(self.raw.into_owned()), nodes: self.nodes, truncated: self.truncated }
+        Message {
+            raw: Cow::Owned(self.raw.into_owned()),
+            nodes: self.nodes,
+            truncated: self.truncated,
+        }
     }
 
     /// The raw bytes of the message.
@@ -362,18 +400,30 @@ impl<'a> Message<'a> {
 
     /// The top-level part: the message itself (its header is the message header).
     pub fn root(&self) -> Part<'_> {
-        Part { raw: &self.raw, nodes: &self.nodes, id: 0 }
+        Part {
+            raw: &self.raw,
+            nodes: &self.nodes,
+            id: 0,
+        }
     }
 
     /// Every part in depth-first order (parent before children), the root first;
     /// attached messages are parts too (their parent is the `message/rfc822` part).
     pub fn parts(&self) -> impl Iterator<Item = Part<'_>> + '_ {
-        (0..self.nodes.len()).map(move |id| Part { raw: &self.raw, nodes: &self.nodes, id })
+        (0..self.nodes.len()).map(move |id| Part {
+            raw: &self.raw,
+            nodes: &self.nodes,
+            id,
+        })
     }
 
     /// The part with the given id (ids are positions in [`Message::parts`]).
     pub fn part(&self, id: usize) -> Option<Part<'_>> {
-        (id < self.nodes.len()).then(|| Part { raw: &self.raw, nodes: &self.nodes, id })
+        (id < self.nodes.len()).then(|| Part {
+            raw: &self.raw,
+            nodes: &self.nodes,
+            id,
+        })
     }
 
     /// Size of the message as IMAP's RFC822.SIZE: bare LFs count as CRLF.
@@ -397,7 +447,11 @@ impl<'m> Part<'m> {
     }
 
     pub(crate) fn at(&self, id: usize) -> Part<'m> {
-        Part { raw: self.raw, nodes: self.nodes, id }
+        Part {
+            raw: self.raw,
+            nodes: self.nodes,
+            id,
+        }
     }
 
     /// This part's id: its position in [`Message::parts`].
@@ -442,7 +496,11 @@ impl<'m> Part<'m> {
     /// The header fields in order.
     pub fn headers(&self) -> impl Iterator<Item = Header<'m>> + 'm {
         let raw = self.raw;
-        self.node().header.fields.iter().map(move |f| Header::new(raw, f))
+        self.node()
+            .header
+            .fields
+            .iter()
+            .map(move |f| Header::new(raw, f))
     }
 
     /// The first header field with this name (case-insensitive).
@@ -455,7 +513,8 @@ impl<'m> Part<'m> {
     where
         'm: 'n,
     {
-        self.headers().filter(move |h| h.name().eq_ignore_ascii_case(name))
+        self.headers()
+            .filter(move |h| h.name().eq_ignore_ascii_case(name))
     }
 
     /// The media type, lowercase (`text`; the default `text` or, in a digest, `message`).
@@ -481,13 +540,18 @@ impl<'m> Part<'m> {
         if let Some(ct) = self.header("content-type").and_then(|h| h.content_type()) {
             return ct.param(name).map(str::to_string);
         }
-        self.raw_params().iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        self.raw_params()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 
     /// The Content-Transfer-Encoding (7bit when absent).
     pub fn transfer_encoding(&self) -> TransferEncoding {
         self.header("content-transfer-encoding")
-            .map_or(TransferEncoding::SevenBit, |h| TransferEncoding::from_value(h.raw_value()))
+            .map_or(TransferEncoding::SevenBit, |h| {
+                TransferEncoding::from_value(h.raw_value())
+            })
     }
 
     /// Whether this is a multipart with at least one part.
@@ -531,9 +595,10 @@ impl<'m> Part<'m> {
         let body = self.body();
         match self.transfer_encoding() {
             TransferEncoding::Base64 => Cow::Owned(crate::encoding::base64_decode_lenient(body)),
-            TransferEncoding::QuotedPrintable => {
-                Cow::Owned(quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap_or_else(|_| body.to_vec()))
-            }
+            TransferEncoding::QuotedPrintable => Cow::Owned(
+                quoted_printable::decode(body, quoted_printable::ParseMode::Robust)
+                    .unwrap_or_else(|_| body.to_vec()),
+            ),
             _ => Cow::Borrowed(body),
         }
     }

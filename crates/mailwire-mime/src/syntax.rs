@@ -59,7 +59,12 @@ fn strip_eol(raw: &[u8], start: usize, end: usize) -> usize {
 ///
 /// A line that is not a header field (no colon, or an invalid field name) ends the
 /// header block and starts the body, as Python's `email` package does.
-pub(crate) fn split_header(raw: &[u8], start: usize, limit: usize, max_fields: usize) -> HeaderBlock {
+pub(crate) fn split_header(
+    raw: &[u8],
+    start: usize,
+    limit: usize,
+    max_fields: usize,
+) -> HeaderBlock {
     let limit = limit.min(raw.len());
     let mut pos = start.min(limit);
     let mut block = HeaderBlock::default();
@@ -119,7 +124,11 @@ pub(crate) fn split_header(raw: &[u8], start: usize, limit: usize, max_fields: u
 /// Unfolds a raw header value: removes every CR and LF, and trims surrounding
 /// whitespace. This is the form IMAP servers put into ENVELOPE strings.
 pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = value.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
+    let mut out: Vec<u8> = value
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r' && b != b'\n')
+        .collect();
     while out.last().copied().is_some_and(is_wsp) {
         out.pop();
     }
@@ -259,7 +268,7 @@ fn phrase(toks: &[Tok]) -> Option<Vec<u8>> {
             Tok::Special(b'.') => b".",
             _ => continue,
         };
-        if !out.is_empty() && !(word == b"." || out.last() == Some(&b'.')) {
+        if !(out.is_empty() || word == b"." || out.last() == Some(&b'.')) {
             out.push(b' ');
         }
         out.extend_from_slice(word);
@@ -303,7 +312,10 @@ fn mailbox(toks: &[Tok]) -> Option<RawAddr> {
     if let Some(lt) = toks.iter().position(|t| *t == Tok::Special(b'<')) {
         let name = phrase(toks.get(..lt).unwrap_or_default());
         let rest = toks.get(lt + 1..).unwrap_or_default();
-        let gt = rest.iter().position(|t| *t == Tok::Special(b'>')).unwrap_or(rest.len());
+        let gt = rest
+            .iter()
+            .position(|t| *t == Tok::Special(b'>'))
+            .unwrap_or(rest.len());
         let inner = rest.get(..gt).unwrap_or_default();
         // An obsolete source route: "@a,@b:" before the addr-spec.
         let (route, spec) = match inner.iter().position(|t| *t == Tok::Special(b':')) {
@@ -323,13 +335,23 @@ fn mailbox(toks: &[Tok]) -> Option<RawAddr> {
         };
         let (local, domain) = addr_spec(spec);
         let name = name.or_else(|| last_comment(rest.get(gt..).unwrap_or_default()));
-        Some(RawAddr::Mailbox { name, route, local, domain })
+        Some(RawAddr::Mailbox {
+            name,
+            route,
+            local,
+            domain,
+        })
     } else {
         let (local, domain) = addr_spec(toks);
         if local.is_empty() && domain.is_none() {
             return None;
         }
-        Some(RawAddr::Mailbox { name: last_comment(toks), route: None, local, domain })
+        Some(RawAddr::Mailbox {
+            name: last_comment(toks),
+            route: None,
+            local,
+            domain,
+        })
     }
 }
 
@@ -395,7 +417,10 @@ pub(crate) struct RawParams {
 
 pub(crate) fn parse_params(value: &[u8]) -> RawParams {
     let toks = tokenize(value, b"=/?");
-    let mut it = toks.iter().filter(|t| !matches!(t, Tok::Comment(_))).peekable();
+    let mut it = toks
+        .iter()
+        .filter(|t| !matches!(t, Tok::Comment(_)))
+        .peekable();
     let mut main = Vec::new();
     while let Some(t) = it.peek() {
         match t {
@@ -415,7 +440,9 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
             Some(_) => continue,
             None => break,
         }
-        let Some(Tok::Atom(name)) = it.peek().cloned() else { continue };
+        let Some(Tok::Atom(name)) = it.peek().cloned() else {
+            continue;
+        };
         it.next();
         if it.peek() != Some(&&Tok::Special(b'=')) {
             continue;
@@ -448,7 +475,11 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
     let mut done: Vec<String> = Vec::new();
     for (name, section, extended, val) in &parts {
         if section.is_none() {
-            let key = if *extended { format!("{name}*") } else { name.clone() };
+            let key = if *extended {
+                format!("{name}*")
+            } else {
+                name.clone()
+            };
             params.push((key, String::from_utf8_lossy(val).into_owned()));
             continue;
         }
@@ -478,10 +509,17 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
                 merged.extend_from_slice(v);
             }
         }
-        let key = if any_ext { format!("{name}*") } else { name.clone() };
+        let key = if any_ext {
+            format!("{name}*")
+        } else {
+            name.clone()
+        };
         params.push((key, String::from_utf8_lossy(&merged).into_owned()));
     }
-    RawParams { value: String::from_utf8_lossy(&main).to_ascii_lowercase(), params }
+    RawParams {
+        value: String::from_utf8_lossy(&main).to_ascii_lowercase(),
+        params,
+    }
 }
 
 /// Counts LF bytes not preceded by CR in `bytes`.
@@ -510,7 +548,10 @@ mod tests {
         let raw = b"Subject: a\r\n b\r\nTo: x@y\r\n\r\nbody";
         let h = split_header(raw, 0, raw.len(), 100);
         assert_eq!(h.fields.len(), 2);
-        assert_eq!(&raw[h.fields[0].value_start..h.fields[0].value_end], b" a\r\n b");
+        assert_eq!(
+            &raw[h.fields[0].value_start..h.fields[0].value_end],
+            b" a\r\n b"
+        );
         assert_eq!(&raw[h.body_start..], b"body");
         assert!(h.has_blank_line);
     }
@@ -550,7 +591,10 @@ mod tests {
             b" attachment; filename*0*=utf-8''%E2%82; filename*1*=%AC.txt; size=\"3\"",
         );
         assert_eq!(p.value, "attachment");
-        assert_eq!(p.params[0], ("filename*".into(), "utf-8''%E2%82%AC.txt".into()));
+        assert_eq!(
+            p.params[0],
+            ("filename*".into(), "utf-8''%E2%82%AC.txt".into())
+        );
         assert_eq!(p.params[1], ("size".into(), "3".into()));
         let p = parse_params(b"text/plain; charset=\"utf-8\" (c); format=flowed");
         assert_eq!(p.value, "text/plain");

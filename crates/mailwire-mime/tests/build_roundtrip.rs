@@ -35,8 +35,15 @@ fn phrase() -> impl Strategy<Value = String> {
 }
 
 fn mailbox() -> impl Strategy<Value = Mailbox> {
-    ("[a-z][a-z0-9.]{0,10}", "[a-z]{1,8}\\.(org|com)", prop::option::of(phrase()))
-        .prop_map(|(l, d, n)| Mailbox { name: n, address: format!("{l}@{d}") })
+    (
+        "[a-z][a-z0-9.]{0,10}",
+        "[a-z]{1,8}\\.(org|com)",
+        prop::option::of(phrase()),
+    )
+        .prop_map(|(l, d, n)| Mailbox {
+            name: n,
+            address: format!("{l}@{d}"),
+        })
 }
 
 fn address() -> impl Strategy<Value = Address> {
@@ -49,7 +56,12 @@ fn address() -> impl Strategy<Value = Address> {
 
 fn body_text() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        prop_oneof!["[ -~]{0,100}", "[a-zäöü€ ]{0,50}", "[a-z]{900,1100}", Just("--=_mw0_1".to_string())],
+        prop_oneof![
+            "[ -~]{0,100}",
+            "[a-zäöü€ ]{0,50}",
+            "[a-z]{900,1100}",
+            Just("--=_mw0_1".to_string())
+        ],
         0..6,
     )
     .prop_map(|lines| lines.join("\r\n"))
@@ -64,20 +76,26 @@ fn input() -> impl Strategy<Value = Input> {
         prop::option::of(body_text()),
         prop::collection::vec((phrase(), prop::collection::vec(any::<u8>(), 0..300)), 0..3),
         phrase(),
-        prop_oneof![Just(Transport::SevenBit), Just(Transport::EightBit), Just(Transport::Binary)],
+        prop_oneof![
+            Just(Transport::SevenBit),
+            Just(Transport::EightBit),
+            Just(Transport::Binary)
+        ],
         any::<bool>(),
     )
-        .prop_map(|(from, to, subject, text, html, attachments, custom, transport, utf8)| Input {
-            from,
-            to,
-            subject,
-            text,
-            html,
-            attachments,
-            custom,
-            transport,
-            utf8,
-        })
+        .prop_map(
+            |(from, to, subject, text, html, attachments, custom, transport, utf8)| Input {
+                from,
+                to,
+                subject,
+                text,
+                html,
+                attachments,
+                custom,
+                transport,
+                utf8,
+            },
+        )
 }
 
 fn build(i: &Input) -> Vec<u8> {
@@ -96,12 +114,20 @@ fn build(i: &Input) -> Vec<u8> {
     for (name, data) in &i.attachments {
         b = b.attachment("application/octet-stream", name.clone(), data.clone());
     }
-    b.to_vec(&WriteOptions::new().transport(i.transport).utf8_headers(i.utf8).unique(7)).unwrap()
+    b.to_vec(
+        &WriteOptions::new()
+            .transport(i.transport)
+            .utf8_headers(i.utf8)
+            .unique(7),
+    )
+    .unwrap()
 }
 
 /// Text as it comes back: every line break is CRLF.
 fn crlf(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n")
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', "\r\n")
 }
 
 fn check_ours(i: &Input, raw: &[u8]) {
@@ -119,32 +145,51 @@ fn check_ours(i: &Input, raw: &[u8]) {
     }
     let m = Message::parse(raw).unwrap();
     let root = m.root();
-    assert_eq!(root.header("subject").unwrap().text(), common::collapse(&i.subject));
-    assert_eq!(root.header("x-custom").unwrap().text(), common::collapse(&i.custom));
+    assert_eq!(
+        root.header("subject").unwrap().text(),
+        common::collapse(&i.subject)
+    );
+    assert_eq!(
+        root.header("x-custom").unwrap().text(),
+        common::collapse(&i.custom)
+    );
     let mut from = i.from.clone();
-    from.name = from.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    assert_eq!(root.header("from").unwrap().addresses(), vec![Address::Mailbox(from)]);
-    let to: Vec<Address> = i
-        .to
-        .iter()
-        .map(|a| match a {
-            Address::Mailbox(m) => Address::Mailbox(Mailbox {
-                name: m.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
-                address: m.address.clone(),
-            }),
-            Address::Group(g) => Address::Group(Group {
-                name: g.name.trim().to_string(),
-                members: g
-                    .members
-                    .iter()
-                    .map(|m| Mailbox {
-                        name: m.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
-                        address: m.address.clone(),
-                    })
-                    .collect(),
-            }),
-        })
-        .collect();
+    from.name = from
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    assert_eq!(
+        root.header("from").unwrap().addresses(),
+        vec![Address::Mailbox(from)]
+    );
+    let to: Vec<Address> =
+        i.to.iter()
+            .map(|a| match a {
+                Address::Mailbox(m) => Address::Mailbox(Mailbox {
+                    name: m
+                        .name
+                        .as_ref()
+                        .map(|n| n.trim().to_string())
+                        .filter(|n| !n.is_empty()),
+                    address: m.address.clone(),
+                }),
+                Address::Group(g) => Address::Group(Group {
+                    name: g.name.trim().to_string(),
+                    members: g
+                        .members
+                        .iter()
+                        .map(|m| Mailbox {
+                            name: m
+                                .name
+                                .as_ref()
+                                .map(|n| n.trim().to_string())
+                                .filter(|n| !n.is_empty()),
+                            address: m.address.clone(),
+                        })
+                        .collect(),
+                }),
+            })
+            .collect();
     assert_eq!(root.header("to").unwrap().addresses(), to);
     // Structure and bodies.
     let leaves: Vec<_> = m.parts().filter(|p| !p.is_multipart()).collect();
@@ -259,14 +304,30 @@ fn python_agrees_with_what_we_build() {
     for (k, (b, opts)) in cases.into_iter().enumerate() {
         let raw = b.to_vec(&opts).unwrap();
         for line in raw.split(|&c| c == b'\n') {
-            assert!(line.len() <= 79, "case {k}: line of {} octets: {}", line.len(), String::from_utf8_lossy(line));
+            assert!(
+                line.len() <= 79,
+                "case {k}: line of {} octets: {}",
+                line.len(),
+                String::from_utf8_lossy(line)
+            );
         }
         let m = Message::parse(&raw[..]).unwrap();
         let ours = common::our_dump(&m);
         let theirs = common::python_dump(&raw);
         let kinds = ["PART", "BODY", "FILENAME", "ADDR", "GROUP"];
-        assert_eq!(common::only(&ours, &kinds), common::only(&theirs, &kinds), "case {k}");
-        for name in ["subject", "x-note", "message-id", "in-reply-to", "references", "date"] {
+        assert_eq!(
+            common::only(&ours, &kinds),
+            common::only(&theirs, &kinds),
+            "case {k}"
+        );
+        for name in [
+            "subject",
+            "x-note",
+            "message-id",
+            "in-reply-to",
+            "references",
+            "date",
+        ] {
             if let Some(h) = m.root().header(name) {
                 assert_eq!(
                     Some(common::collapse(&h.text())),
@@ -277,7 +338,9 @@ fn python_agrees_with_what_we_build() {
         }
         if k == 0 {
             assert!(m.root().header("bcc").is_none(), "Bcc kept out by default");
-            let att = m.parts().find(|p| p.filename().as_deref() == Some(long_name.as_str()));
+            let att = m
+                .parts()
+                .find(|p| p.filename().as_deref() == Some(long_name.as_str()));
             assert!(att.is_some(), "RFC 2231 file name round trip");
             // The forwarded message is carried unchanged.
             let fwd_part = m.parts().find(|p| p.attached_message().is_some()).unwrap();

@@ -9,7 +9,10 @@ use mailwire_mime::Message;
 fn corpus_agrees_with_python() {
     let python = common::python_available();
     let mut n = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(common::data_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(common::data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.extension().is_none_or(|e| e != "eml") {
@@ -28,7 +31,11 @@ fn corpus_agrees_with_python() {
             // A known, deliberate difference: without a close delimiter the last part
             // runs to the end of the data, final line break included (as IMAP servers
             // report it); Python drops that line break.
-            let last = ours.iter_mut().rev().find(|l| l.starts_with("BODY ")).unwrap();
+            let last = ours
+                .iter_mut()
+                .rev()
+                .find(|l| l.starts_with("BODY "))
+                .unwrap();
             assert!(last.ends_with("0d0a"), "last part keeps its final CRLF");
             last.truncate(last.len() - 4);
         }
@@ -40,8 +47,16 @@ fn corpus_agrees_with_python() {
             "{} differs from Python",
             path.display()
         );
-        if let (Some(h), Some(theirs)) = (msg.root().header("subject"), common::python_header(&theirs, "r", "subject")) {
-            assert_eq!(common::collapse(&h.text()), theirs, "{} subject", path.display());
+        if let (Some(h), Some(theirs)) = (
+            msg.root().header("subject"),
+            common::python_header(&theirs, "r", "subject"),
+        ) {
+            assert_eq!(
+                common::collapse(&h.text()),
+                theirs,
+                "{} subject",
+                path.display()
+            );
         }
     }
     assert!(n >= 14, "corpus files missing: {n}");

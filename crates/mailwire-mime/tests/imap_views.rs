@@ -2,7 +2,9 @@
 
 mod common;
 
-use mailwire_mime::{BodyKind, BodyStructure, BodyStructureOptions, EnvelopeAddress, Message, Section};
+use mailwire_mime::{
+    BodyKind, BodyStructure, BodyStructureOptions, EnvelopeAddress, Message, Section,
+};
 
 fn load(name: &str) -> Vec<u8> {
     std::fs::read(common::data_dir().join(name)).unwrap()
@@ -31,13 +33,22 @@ fn envelope_of_simple_message() {
     let raw = load("simple_crlf.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let e = m.envelope();
-    assert_eq!(e.date.as_deref(), Some(&b"Tue, 1 Jul 2003 10:52:37 +0200"[..]));
+    assert_eq!(
+        e.date.as_deref(),
+        Some(&b"Tue, 1 Jul 2003 10:52:37 +0200"[..])
+    );
     // Unfolded: CRLF removed, the folding space kept.
     assert_eq!(e.subject.as_deref(), Some(&b"Hello there"[..]));
-    assert_eq!(e.from, vec![addr(Some("Alice"), Some("alice"), Some("example.org"))]);
+    assert_eq!(
+        e.from,
+        vec![addr(Some("Alice"), Some("alice"), Some("example.org"))]
+    );
     assert_eq!(e.sender, e.from);
     assert_eq!(e.reply_to, e.from);
-    assert_eq!(e.to, vec![addr(Some("Bob"), Some("bob"), Some("example.com"))]);
+    assert_eq!(
+        e.to,
+        vec![addr(Some("Bob"), Some("bob"), Some("example.com"))]
+    );
     assert!(e.cc.is_empty() && e.bcc.is_empty() && e.in_reply_to.is_none());
     assert_eq!(e.message_id.as_deref(), Some(&b"<1234@example.org>"[..]));
 }
@@ -48,7 +59,13 @@ fn envelope_groups_and_routes() {
     let m = Message::parse(&raw[..]).unwrap();
     let e = m.envelope();
     // RFC 3501: group start (NIL NIL "name" NIL), group end (NIL NIL NIL NIL).
-    assert_eq!(e.to, vec![addr(None, Some("undisclosed-recipients"), None), addr(None, None, None)]);
+    assert_eq!(
+        e.to,
+        vec![
+            addr(None, Some("undisclosed-recipients"), None),
+            addr(None, None, None)
+        ]
+    );
     assert_eq!(
         e.cc,
         vec![
@@ -69,8 +86,14 @@ fn envelope_keeps_encoded_words() {
     let raw = load("non_ascii.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let e = m.envelope();
-    assert_eq!(e.subject.as_deref(), Some(&b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= und =?utf-8?b?4oKs?= 100"[..]));
-    assert_eq!(e.from[0].name.as_deref(), Some(&b"=?utf-8?b?SsO2cmcgTcO8bGxlcg==?="[..]));
+    assert_eq!(
+        e.subject.as_deref(),
+        Some(&b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= und =?utf-8?b?4oKs?= 100"[..])
+    );
+    assert_eq!(
+        e.from[0].name.as_deref(),
+        Some(&b"=?utf-8?b?SsO2cmcgTcO8bGxlcg==?="[..])
+    );
     assert_eq!(e.to[1].name.as_deref(), Some("Zoë Raw".as_bytes()));
 }
 
@@ -86,27 +109,51 @@ fn bodystructure_nested() {
     let raw = load("nested_multipart.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let bs = m.body_structure(&BodyStructureOptions::default());
-    assert_eq!((bs.media_type.as_str(), bs.media_subtype.as_str()), ("multipart", "mixed"));
-    assert_eq!(bs.params, vec![("boundary".to_string(), "outer".to_string())]);
+    assert_eq!(
+        (bs.media_type.as_str(), bs.media_subtype.as_str()),
+        ("multipart", "mixed")
+    );
+    assert_eq!(
+        bs.params,
+        vec![("boundary".to_string(), "outer".to_string())]
+    );
     let top = parts(&bs);
     assert_eq!(top.len(), 2);
     let alt = parts(&top[0]);
-    let BodyKind::Text { fields, lines } = &alt[0].kind else { panic!() };
+    let BodyKind::Text { fields, lines } = &alt[0].kind else {
+        panic!()
+    };
     assert_eq!((fields.size, *lines), (10, 0)); // "plain body", its CRLF is the boundary's
     assert_eq!(fields.encoding, b"7bit");
     let rel = parts(&alt[1]);
-    assert_eq!(alt[1].params[1], ("type".to_string(), "text/html".to_string()));
-    let BodyKind::Basic(img) = &rel[1].kind else { panic!() };
+    assert_eq!(
+        alt[1].params[1],
+        ("type".to_string(), "text/html".to_string())
+    );
+    let BodyKind::Basic(img) = &rel[1].kind else {
+        panic!()
+    };
     assert_eq!(img.id.as_deref(), Some(&b"<img1@x>"[..]));
     assert_eq!(img.encoding, b"base64");
     assert_eq!(img.size, 12);
-    assert_eq!(rel[1].extension.disposition.as_ref().unwrap().kind, "inline");
-    let BodyKind::Basic(bin) = &top[1].kind else { panic!() };
+    assert_eq!(
+        rel[1].extension.disposition.as_ref().unwrap().kind,
+        "inline"
+    );
+    let BodyKind::Basic(bin) = &top[1].kind else {
+        panic!()
+    };
     assert_eq!(bin.description.as_deref(), Some(&b"some data"[..]));
     let ext = &top[1].extension;
-    assert_eq!(ext.disposition.as_ref().unwrap().params, vec![("filename".to_string(), "data.bin".to_string())]);
+    assert_eq!(
+        ext.disposition.as_ref().unwrap().params,
+        vec![("filename".to_string(), "data.bin".to_string())]
+    );
     assert_eq!(ext.language, vec![b"en".to_vec(), b"de".to_vec()]);
-    assert_eq!(ext.location.as_deref(), Some(&b"http://example.org/data.bin"[..]));
+    assert_eq!(
+        ext.location.as_deref(),
+        Some(&b"http://example.org/data.bin"[..])
+    );
 
     // Sections.
     assert_eq!(section(&m, "1.1").unwrap(), b"plain body");
@@ -116,7 +163,10 @@ fn bodystructure_nested() {
         b"Content-Type: image/png\r\nContent-ID: <img1@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     );
     assert!(section(&m, "1.3").is_none());
-    assert!(section(&m, "2.HEADER").is_none(), "HEADER only on message/rfc822 parts");
+    assert!(
+        section(&m, "2.HEADER").is_none(),
+        "HEADER only on message/rfc822 parts"
+    );
     let text = section(&m, "TEXT").unwrap();
     assert!(text.starts_with(b"This is the preamble.") && text.ends_with(b"epilogue.\r\n"));
     assert_eq!(section(&m, "").unwrap(), raw);
@@ -132,7 +182,10 @@ fn sections_of_attached_messages() {
     let h = section(&m, "2.HEADER").unwrap();
     assert!(h.starts_with(b"From: \"Inner") && h.ends_with(b"boundary=in1\r\n\r\n"));
     assert_eq!(section(&m, "2.1").unwrap(), b"inner text");
-    assert_eq!(section(&m, "2.2.HEADER").unwrap(), b"From: deep@example.net\r\nSubject: innermost\r\n\r\n");
+    assert_eq!(
+        section(&m, "2.2.HEADER").unwrap(),
+        b"From: deep@example.net\r\nSubject: innermost\r\n\r\n"
+    );
     assert_eq!(section(&m, "2.2.TEXT").unwrap(), b"deepest body");
     // The innermost message is not multipart: its part 1 is its body.
     assert_eq!(section(&m, "2.2.1").unwrap(), b"deepest body");
@@ -150,11 +203,25 @@ fn sections_of_attached_messages() {
 
     let bs = m.body_structure(&BodyStructureOptions::default());
     let top = parts(&bs);
-    let BodyKind::Message { fields, envelope, body, lines } = &top[1].kind else { panic!() };
+    let BodyKind::Message {
+        fields,
+        envelope,
+        body,
+        lines,
+    } = &top[1].kind
+    else {
+        panic!()
+    };
     assert_eq!(fields.size, whole.len());
     assert_eq!(*lines, whole.iter().filter(|&&b| b == b'\n').count());
-    assert_eq!(envelope.subject.as_deref(), Some(&b"=?utf-8?q?inner_=C3=A4?="[..]));
-    assert_eq!(envelope.sender[0].name.as_deref(), Some(&b"Inner, Sender"[..]));
+    assert_eq!(
+        envelope.subject.as_deref(),
+        Some(&b"=?utf-8?q?inner_=C3=A4?="[..])
+    );
+    assert_eq!(
+        envelope.sender[0].name.as_deref(),
+        Some(&b"Inner, Sender"[..])
+    );
     let inner = parts(body);
     assert!(matches!(inner[1].kind, BodyKind::Message { .. }));
 }
@@ -178,9 +245,15 @@ fn bare_lf_reports_crlf_sizes() {
 fn degenerate_messages() {
     let raw = load("headers_only.eml");
     let m = Message::parse(&raw[..]).unwrap();
-    assert_eq!(section(&m, "HEADER").unwrap(), b"From: n@example.org\r\nSubject: no body\r\n\r\n");
+    assert_eq!(
+        section(&m, "HEADER").unwrap(),
+        b"From: n@example.org\r\nSubject: no body\r\n\r\n"
+    );
     assert_eq!(section(&m, "TEXT").unwrap(), b"");
-    assert_eq!(section(&m, "HEADER.FIELDS (SUBJECT)").unwrap(), b"Subject: no body\r\n\r\n");
+    assert_eq!(
+        section(&m, "HEADER.FIELDS (SUBJECT)").unwrap(),
+        b"Subject: no body\r\n\r\n"
+    );
 
     let raw = load("empty_multipart.eml");
     let m = Message::parse(&raw[..]).unwrap();
@@ -194,8 +267,14 @@ fn degenerate_messages() {
     let m = Message::parse(&raw[..]).unwrap();
     let bs = m.body_structure(&BodyStructureOptions::default());
     let p = parts(&bs);
-    assert_eq!((p[0].media_type.as_str(), p[0].media_subtype.as_str()), ("message", "rfc822"));
-    assert_eq!(section(&m, "2.HEADER").unwrap(), b"From: two@example.org\r\nSubject: second\r\n\r\n");
+    assert_eq!(
+        (p[0].media_type.as_str(), p[0].media_subtype.as_str()),
+        ("message", "rfc822")
+    );
+    assert_eq!(
+        section(&m, "2.HEADER").unwrap(),
+        b"From: two@example.org\r\nSubject: second\r\n\r\n"
+    );
 }
 
 #[test]
@@ -203,7 +282,13 @@ fn rfc2231_parameters_raw_and_decoded() {
     let raw = load("rfc2231.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let pdf = m.root().children().next().unwrap();
-    assert_eq!(pdf.raw_params(), &[("name*".to_string(), "utf-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf".to_string())]);
+    assert_eq!(
+        pdf.raw_params(),
+        &[(
+            "name*".to_string(),
+            "utf-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf".to_string()
+        )]
+    );
     assert_eq!(pdf.param("name").as_deref(), Some("日本語.pdf"));
     assert_eq!(pdf.filename().as_deref(), Some("Résumé long name.pdf"));
 }
@@ -213,11 +298,15 @@ fn md5_on_request() {
     let raw = load("nested_multipart.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let bs = m.body_structure(&BodyStructureOptions::default().with_md5(true));
-    let BodyKind::Basic(f) = &parts(&bs)[1].kind else { panic!() };
+    let BodyKind::Basic(f) = &parts(&bs)[1].kind else {
+        panic!()
+    };
     // base64(md5(00 01 .. 09))
     assert_eq!(f.md5.as_deref(), Some(&b"xWvVSA9uVBPLYqCtlmZhOg=="[..]));
     let bs = m.body_structure(&BodyStructureOptions::default());
-    let BodyKind::Basic(f) = &parts(&bs)[1].kind else { panic!() };
+    let BodyKind::Basic(f) = &parts(&bs)[1].kind else {
+        panic!()
+    };
     assert_eq!(f.md5, None);
 }
 
@@ -228,7 +317,14 @@ fn limits_truncate_without_error() {
     let m = Message::parse_with(&raw[..], &lim).unwrap();
     assert!(m.is_truncated());
     assert!(m.root().is_multipart());
-    assert!(m.root().children().nth(1).unwrap().attached_message().is_none());
+    assert!(
+        m.root()
+            .children()
+            .nth(1)
+            .unwrap()
+            .attached_message()
+            .is_none()
+    );
     let lim = mailwire_mime::Limits::default().max_size(10);
     assert!(Message::parse_with(&raw[..], &lim).is_err());
 }

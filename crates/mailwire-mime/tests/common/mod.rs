@@ -14,7 +14,10 @@ pub fn data_dir() -> PathBuf {
 /// Whether python3 can run. When it cannot: panics if MAILWIRE_INTEROP is set,
 /// otherwise prints why and returns false (the caller skips).
 pub fn python_available() -> bool {
-    let ok = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var_os("MAILWIRE_INTEROP").is_some() {
             panic!("python3 is required when MAILWIRE_INTEROP is set");
@@ -32,10 +35,22 @@ pub fn python_dump(data: &[u8]) -> Vec<String> {
     let file = dir.join(format!("m{n}.eml"));
     std::fs::write(&file, data).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/email_dump.py");
-    let out = Command::new("python3").arg(script).arg(&file).output().expect("run python3");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("run python3");
     let _ = std::fs::remove_file(&file);
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -48,7 +63,11 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 fn dump_part(p: Part<'_>, path: &str, out: &mut Vec<String>) {
-    out.push(format!("PART {path} {}/{}", p.media_type(), p.media_subtype()));
+    out.push(format!(
+        "PART {path} {}/{}",
+        p.media_type(),
+        p.media_subtype()
+    ));
     for field in ["from", "to", "cc", "reply-to", "sender", "bcc"] {
         let Some(h) = p.header(field) else { continue };
         for a in h.addresses() {
@@ -59,7 +78,11 @@ fn dump_part(p: Part<'_>, path: &str, out: &mut Vec<String>) {
                     hex(m.address.as_bytes())
                 )),
                 Address::Group(g) => {
-                    out.push(format!("GROUP {path} {field} {} {}", hex(g.name.as_bytes()), g.members.len()));
+                    out.push(format!(
+                        "GROUP {path} {field} {} {}",
+                        hex(g.name.as_bytes()),
+                        g.members.len()
+                    ));
                     for m in g.members {
                         out.push(format!(
                             "ADDR {path} {field} {} {}",
@@ -94,7 +117,11 @@ pub fn our_dump(msg: &Message<'_>) -> Vec<String> {
 
 /// Lines of the given kinds, in order.
 pub fn only(lines: &[String], kinds: &[&str]) -> Vec<String> {
-    lines.iter().filter(|l| kinds.iter().any(|k| l.starts_with(&format!("{k} ")))).cloned().collect()
+    lines
+        .iter()
+        .filter(|l| kinds.iter().any(|k| l.starts_with(&format!("{k} "))))
+        .cloned()
+        .collect()
 }
 
 /// Decoded header value Python saw for `name` at `path`, whitespace collapsed.
@@ -105,7 +132,9 @@ pub fn python_header(lines: &[String], path: &str, name: &str) -> Option<String>
     let bytes: Vec<u8> = if h == "-" {
         Vec::new()
     } else {
-        (0..h.len() / 2).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect()
+        (0..h.len() / 2)
+            .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+            .collect()
     };
     Some(collapse(&String::from_utf8_lossy(&bytes)))
 }
