@@ -174,7 +174,14 @@ where
     let mut out = Outgoing::default();
     let mut state = State::default();
     loop {
-        drain(session, handler, &mut out, &mut state, options.max_write_buffer).await;
+        drain(
+            session,
+            handler,
+            &mut out,
+            &mut state,
+            options.max_write_buffer,
+        )
+        .await;
         if out.is_idle() {
             if state.upgrade {
                 state.upgrade = false;

@@ -127,9 +127,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> MaybeTlsStream<IO> {
             Side::Client {
                 connector,
                 server_name,
-            } => Inner::Client(Box::new(
-                connector.connect(server_name.clone(), io).await?,
-            )),
+            } => Inner::Client(Box::new(connector.connect(server_name.clone(), io).await?)),
         };
         Ok(())
     }

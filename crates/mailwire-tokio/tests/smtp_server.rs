@@ -149,7 +149,11 @@ async fn graceful_shutdown_lets_an_open_session_finish() {
         assert_eq!(log.messages, vec![(b"during shutdown\r\n".to_vec(), false)]);
         // (Probing connections that raced with the shutdown may have closed too.)
         assert!(log.closes.contains(&CloseReason::Quit), "{:?}", log.closes);
-        assert!(!log.closes.contains(&CloseReason::Shutdown), "{:?}", log.closes);
+        assert!(
+            !log.closes.contains(&CloseReason::Shutdown),
+            "{:?}",
+            log.closes
+        );
     })
     .await;
 }

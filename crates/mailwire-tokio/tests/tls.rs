@@ -134,9 +134,14 @@ async fn certificates_are_checked_unless_told_otherwise() {
         let server = start(smtp_config(), options).await;
 
         // The test CA is not among the public roots.
-        let error = connect(server.addr, "localhost", TlsMode::Implicit, &ClientTlsOptions::WebPkiRoots)
-            .await
-            .expect_err("an unknown issuer");
+        let error = connect(
+            server.addr,
+            "localhost",
+            TlsMode::Implicit,
+            &ClientTlsOptions::WebPkiRoots,
+        )
+        .await
+        .expect_err("an unknown issuer");
         assert!(matches!(error, ConnectError::TlsHandshake(_)), "{error:?}");
 
         // The right CA, the wrong name.
@@ -153,18 +158,31 @@ async fn certificates_are_checked_unless_told_otherwise() {
         expect_reply(&mut BufReader::new(connection), "220 ").await;
 
         // No verification, when asked for.
-        let connection = connect(server.addr, "anything.test", TlsMode::Implicit, &ClientTlsOptions::Insecure)
-            .await
-            .expect("insecure accepts anything");
+        let connection = connect(
+            server.addr,
+            "anything.test",
+            TlsMode::Implicit,
+            &ClientTlsOptions::Insecure,
+        )
+        .await
+        .expect("insecure accepts anything");
         let mut client = BufReader::new(connection);
         expect_reply(&mut client, "220 ").await;
         send(&mut client, b"QUIT\r\n").await;
         expect_reply(&mut client, "221").await;
 
-        let error = connect(server.addr, "not a name", TlsMode::Implicit, &ClientTlsOptions::Insecure)
-            .await
-            .expect_err("an invalid name");
-        assert!(matches!(error, ConnectError::InvalidServerName(_)), "{error:?}");
+        let error = connect(
+            server.addr,
+            "not a name",
+            TlsMode::Implicit,
+            &ClientTlsOptions::Insecure,
+        )
+        .await
+        .expect_err("an invalid name");
+        assert!(
+            matches!(error, ConnectError::InvalidServerName(_)),
+            "{error:?}"
+        );
     })
     .await;
 }
@@ -182,7 +200,8 @@ struct ScriptedClient {
 
 impl ScriptedClient {
     fn send(&mut self, line: &str) {
-        self.out.push_back(Transmit::Data(Bytes::from(format!("{line}\r\n"))));
+        self.out
+            .push_back(Transmit::Data(Bytes::from(format!("{line}\r\n"))));
     }
 
     fn reply(&mut self, reply: String) {
@@ -276,7 +295,11 @@ async fn client_starttls_through_the_driver() {
             .await
             .expect("connect");
         assert!(!connection.is_tls());
-        assert!(connection.tls_upgrade().is_some_and(|upgrade| !upgrade.is_server()));
+        assert!(
+            connection
+                .tls_upgrade()
+                .is_some_and(|upgrade| !upgrade.is_server())
+        );
         let mut session = ScriptedClient::default();
         let mut record = Record(Vec::new());
         drive(
@@ -334,7 +357,9 @@ async fn failed_handshakes_do_not_disturb_the_server() {
         let _ = read_to_end(&mut plain).await;
         // Half a handshake, then gone.
         let mut half = TcpStream::connect(server.addr).await.expect("connect");
-        half.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.expect("write");
+        half.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+            .await
+            .expect("write");
         drop(half);
 
         let ca = ClientTlsOptions::CaCertificates(vec![pki.ca_der.clone()]);
@@ -359,7 +384,12 @@ fn pem_files() {
     let pki = TestPki::new();
     let cert = write_temp("cert.pem", &format!("{}{}", pki.cert_pem, pki.ca_pem));
     let key = write_temp("key.pem", &pki.key_pem);
-    assert_eq!(tls::load_certificates(&cert).expect("two certificates").len(), 2);
+    assert_eq!(
+        tls::load_certificates(&cert)
+            .expect("two certificates")
+            .len(),
+        2
+    );
     tls::server_config_from_pem_files(&cert, &key).expect("a server config");
 
     let no_certs = write_temp("empty.pem", "nothing here\n");

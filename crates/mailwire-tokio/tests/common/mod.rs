@@ -40,7 +40,8 @@ pub struct Log {
 pub type SharedLog = Arc<Mutex<Log>>;
 
 pub fn lock(log: &SharedLog) -> std::sync::MutexGuard<'_, Log> {
-    log.lock().expect("a test thread panicked while holding the log")
+    log.lock()
+        .expect("a test thread panicked while holding the log")
 }
 
 pub fn smtp_config() -> ServerConfig {
@@ -111,7 +112,10 @@ impl Service for Smtp {
             Err(DriveError::TlsNotConfigured) => log.tls_not_configured.push(info.id),
             _ => {}
         }
-        let result = result.as_ref().map(|_| ()).map_err(|error| error.to_string());
+        let result = result
+            .as_ref()
+            .map(|_| ())
+            .map_err(|error| error.to_string());
         log.finished.push((info.clone(), result));
     }
 }
@@ -157,7 +161,10 @@ pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> String {
     let mut reply = String::new();
     loop {
         let mut line = String::new();
-        let n = reader.read_line(&mut line).await.expect("read a reply line");
+        let n = reader
+            .read_line(&mut line)
+            .await
+            .expect("read a reply line");
         reply.push_str(&line);
         if n == 0 || line.as_bytes().get(3) == Some(&b' ') {
             return reply;
