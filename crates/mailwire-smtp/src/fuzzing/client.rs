@@ -34,9 +34,9 @@ pub fn client(data: &[u8]) {
     let Some((&flags, server)) = data.split_first() else {
         return;
     };
-    let mut config = ClientConfig::new(Host::try_from("client.example").unwrap_or_else(|_| {
-        unreachable!("a valid domain")
-    }));
+    let mut config = ClientConfig::new(
+        Host::try_from("client.example").unwrap_or_else(|_| unreachable!("a valid domain")),
+    );
     config.pipelining = flags & 1 != 0;
     config.chunking = flags & 2 != 0;
     config.lmtp = flags & 4 != 0;
@@ -62,9 +62,21 @@ pub fn client(data: &[u8]) {
     let mut client = ClientSession::new(config, now);
     let mut ids = Vec::new();
     for (from, to, body) in [
-        ("a@example.org", &["b@example.com"][..], &b".dot\nbare\rline\r\nend"[..]),
-        ("a@example.org", &["b@example.com", "c@example.net"][..], b"two\r\n"),
-        ("a@example.org", &["jos\u{e9}@example.com"][..], b"caf\xc3\xa9\r\n"),
+        (
+            "a@example.org",
+            &["b@example.com"][..],
+            &b".dot\nbare\rline\r\nend"[..],
+        ),
+        (
+            "a@example.org",
+            &["b@example.com", "c@example.net"][..],
+            b"two\r\n",
+        ),
+        (
+            "a@example.org",
+            &["jos\u{e9}@example.com"][..],
+            b"caf\xc3\xa9\r\n",
+        ),
     ] {
         let mut envelope = Envelope::new(ReversePath::Mailbox(mailbox(from)));
         for t in to {
@@ -99,7 +111,12 @@ pub fn client(data: &[u8]) {
         client.handle_input(rest, now);
         state.drain(&mut client, pipelining_allowed);
         let bound = 64 * (data.len() + 1) + 16 * 1024;
-        assert!(state.sent <= bound, "sent {} for {} input bytes", state.sent, data.len());
+        assert!(
+            state.sent <= bound,
+            "sent {} for {} input bytes",
+            state.sent,
+            data.len()
+        );
     }
     client.handle_eof(now);
     state.drain(&mut client, pipelining_allowed);
@@ -107,7 +124,11 @@ pub fn client(data: &[u8]) {
     assert!(state.closed, "no Closed event");
     assert!(state.close_transmitted, "no Transmit::Close");
     for id in ids {
-        assert_eq!(state.outcomes.get(&id), Some(&1), "message {id} has no outcome");
+        assert_eq!(
+            state.outcomes.get(&id),
+            Some(&1),
+            "message {id} has no outcome"
+        );
     }
 }
 
