@@ -26,17 +26,17 @@
 
 use nom::IResult;
 use nom::branch::alt;
-use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
-use nom::combinator::{all_consuming, opt};
+use nom::bytes::complete::tag;
+use nom::combinator::all_consuming;
 use nom::error::{ErrorKind, ParseError};
 use nom::multi::separated_list1;
 use nom::sequence::{preceded, tuple};
 
 use crate::types::{
-    AddressLiteral, Argument, BodyType, Command, Domain, EnvelopeId, ForwardPath, GeneralLiteral,
-    Host, LocalPart, MAIL_KEYWORDS, MailParameters, Mailbox, Notify, OriginalRecipient,
-    ParamKeyword, ParamValue, Parameter, RCPT_KEYWORDS, RcptParameters, Ret, ReversePath, is_atext,
-    is_dcontent, is_dot_string,
+    AddressLiteral, Argument, BodyType, C_ATEXT, C_LDH, C_UTF8, C_XCHAR, Command, Domain,
+    EnvelopeId, ForwardPath, GeneralLiteral, Host, LocalPart, MailParameters, Mailbox, Notify,
+    OriginalRecipient, ParamKeyword, ParamValue, Parameter, RcptParameters, Ret, ReversePath,
+    class, is_dcontent, scan_domain,
 };
 use mailwire_core::Secret;
 use mailwire_core::sasl::Mechanism;
@@ -257,6 +257,10 @@ pub fn parse_command_line(
 
 // ---------------------------------------------------------------------------------------
 // nom plumbing: a tiny error type carrying a reason, mapped to a kind at the call site.
+//
+// The line is checked as UTF-8 once; the grammar functions work on `&str` and look at its
+// octets. Every scan below treats all non-ASCII octets alike (accepts them all or stops at
+// the first), so the places where it splits are always character boundaries.
 
 #[derive(Debug)]
 struct PErr(&'static str);
@@ -270,7 +274,7 @@ impl<I> ParseError<I> for PErr {
     }
 }
 
-type Res<'a, T> = IResult<&'a [u8], T, PErr>;
+type Res<'a, T> = IResult<&'a str, T, PErr>;
 
 fn fail<T>(reason: &'static str) -> Res<'static, T> {
     Err(nom::Err::Error(PErr(reason)))
@@ -283,8 +287,20 @@ fn reason(e: nom::Err<PErr>) -> &'static str {
     }
 }
 
-fn to_str(b: &[u8]) -> Option<&str> {
-    std::str::from_utf8(b).ok()
+/// Splits `s` at the first `c` (an ASCII octet), the `c` going with the second part.
+fn split_at_byte(s: &str, c: u8) -> (&str, &str) {
+    let len = s.bytes().position(|b| b == c).unwrap_or(s.len());
+    s.split_at_checked(len).unwrap_or((s, ""))
+}
+
+/// `s` without its leading spaces.
+fn skip_spaces(s: &str) -> &str {
+    let n = s.bytes().position(|b| b != b' ').unwrap_or(s.len());
+    s.get(n..).unwrap_or_default()
+}
+
+fn utf8(b: &[u8]) -> Result<&str, CommandErrorKind> {
+    std::str::from_utf8(b).map_err(|_| CommandErrorKind::InvalidArguments("invalid UTF-8"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -294,7 +310,7 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
     // Trailing spaces are tolerated.
     let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
     let line = line.get(..end).unwrap_or_default();
-    let verb_end = memchr::memchr(b' ', line).unwrap_or(line.len());
+    let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
     let (verb, rest) = line.split_at(verb_end);
     let no_arg = |rest: &[u8], cmd: Command| {
         if rest.is_empty() {
@@ -311,10 +327,10 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
         v.copy_from_slice(verb);
         v.make_ascii_uppercase();
         match &v {
-            b"MAIL" => return parse_mail(rest, opts),
-            b"RCPT" => return parse_rcpt(rest, opts),
+            b"MAIL" => return parse_mail(utf8(rest)?, opts),
+            b"RCPT" => return parse_rcpt(utf8(rest)?, opts),
             b"EHLO" | b"HELO" | b"LHLO" => {
-                let host = arg(rest).ok_or(bad("a domain is required"))?;
+                let host = arg(utf8(rest)?).ok_or(bad("a domain is required"))?;
                 let host = parse_host_arg(host, opts)?;
                 return Ok(match &v {
                     b"EHLO" => Command::Ehlo(host),
@@ -325,18 +341,18 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
             b"DATA" => return no_arg(rest, Command::Data),
             b"RSET" => return no_arg(rest, Command::Rset),
             b"QUIT" => return no_arg(rest, Command::Quit),
-            b"NOOP" => return Ok(Command::Noop(opt_argument(arg(rest), opts)?)),
-            b"HELP" => return Ok(Command::Help(opt_argument(arg(rest), opts)?)),
+            b"NOOP" => return Ok(Command::Noop(opt_argument(rest, opts)?)),
+            b"HELP" => return Ok(Command::Help(opt_argument(rest, opts)?)),
             b"VRFY" | b"EXPN" => {
-                let a = opt_argument(arg(rest), opts)?.ok_or(bad("an argument is required"))?;
+                let a = opt_argument(rest, opts)?.ok_or(bad("an argument is required"))?;
                 return Ok(if &v == b"VRFY" {
                     Command::Vrfy(a)
                 } else {
                     Command::Expn(a)
                 });
             }
-            b"BDAT" => return parse_bdat(arg(rest).unwrap_or_default()),
-            b"AUTH" => return parse_auth(arg(rest).unwrap_or_default()),
+            b"BDAT" => return parse_bdat(arg(utf8(rest)?).unwrap_or_default()),
+            b"AUTH" => return parse_auth(arg(utf8(rest)?).unwrap_or_default()),
             _ => {}
         }
     } else if verb.eq_ignore_ascii_case(b"STARTTLS") {
@@ -346,26 +362,27 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
 }
 
 /// One or more spaces, then the argument (trailing spaces already gone).
-fn arg(rest: &[u8]) -> Option<&[u8]> {
-    let start = rest.iter().position(|&b| b != b' ')?;
-    rest.get(start..)
+fn arg(rest: &str) -> Option<&str> {
+    let arg = skip_spaces(rest);
+    (!arg.is_empty()).then_some(arg)
 }
 
 fn opt_argument(
-    arg: Option<&[u8]>,
+    rest: &[u8],
     opts: &CommandParseOptions,
 ) -> Result<Option<Argument>, CommandErrorKind> {
-    let Some(arg) = arg else { return Ok(None) };
     let bad = CommandErrorKind::InvalidArguments;
-    if !opts.smtputf8 && !arg.is_ascii() {
+    if !opts.smtputf8 && !rest.is_ascii() {
         return Err(bad("non-ASCII argument without SMTPUTF8"));
     }
-    let s = to_str(arg).ok_or(bad("invalid UTF-8"))?;
-    Argument::validate(s).map_err(|_| bad("invalid characters in argument"))?;
-    Ok(Some(Argument::new_unchecked(s.to_owned())))
+    let Some(arg) = arg(utf8(rest)?) else {
+        return Ok(None);
+    };
+    Argument::validate(arg).map_err(|_| bad("invalid characters in argument"))?;
+    Ok(Some(Argument::new_unchecked(arg.to_owned())))
 }
 
-fn parse_host_arg(arg: &[u8], opts: &CommandParseOptions) -> Result<Host, CommandErrorKind> {
+fn parse_host_arg(arg: &str, opts: &CommandParseOptions) -> Result<Host, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (rest, host) = host(arg).map_err(|e| bad(reason(e)))?;
     if !rest.is_empty() {
@@ -377,44 +394,43 @@ fn parse_host_arg(arg: &[u8], opts: &CommandParseOptions) -> Result<Host, Comman
     Ok(host)
 }
 
-fn parse_bdat(arg: &[u8]) -> Result<Command, CommandErrorKind> {
+fn parse_bdat(arg: &str) -> Result<Command, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
-    let r: Res<'_, (&[u8], Option<&[u8]>)> = all_consuming(tuple((
-        take_while1(|b: u8| b.is_ascii_digit()),
-        opt(preceded(take_while1(|b| b == b' '), tag_no_case("LAST"))),
-    )))(arg);
-    let (_, (digits, last)) = r.map_err(|_| bad("expected BDAT size [LAST]"))?;
-    let size = parse_u64(digits).ok_or(bad("chunk size too large"))?;
-    Ok(Command::Bdat {
-        size,
-        last: last.is_some(),
+    let (digits, rest) = split_at_byte(arg, b' ');
+    let last = match arg_or_empty(rest) {
+        "" => false,
+        l if l.eq_ignore_ascii_case("LAST") => true,
+        _ => return Err(bad("expected BDAT size [LAST]")),
+    };
+    let size = parse_u64(digits).ok_or(bad("expected BDAT size [LAST]"))?;
+    Ok(Command::Bdat { size, last })
+}
+
+fn arg_or_empty(rest: &str) -> &str {
+    skip_spaces(rest)
+}
+
+/// Parses 1 or more ASCII digits into a `u64`; `None` if empty, not digits, or too large.
+fn parse_u64(digits: &str) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |acc, d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
 }
 
-fn parse_u64(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(10)?
-            .checked_add(u64::from(d.wrapping_sub(b'0')))
-    })
-}
-
-fn parse_auth(arg: &[u8]) -> Result<Command, CommandErrorKind> {
+fn parse_auth(arg: &str) -> Result<Command, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
-    let r: Res<'_, (&[u8], Option<&[u8]>)> = all_consuming(tuple((
-        take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-        opt(preceded(
-            take_while1(|b| b == b' '),
-            take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='),
-        )),
-    )))(arg);
-    let (_, (mech, ir)) = r.map_err(|_| bad("expected AUTH mechanism [initial-response]"))?;
-    let mechanism = to_str(mech)
-        .and_then(Mechanism::from_name)
-        .ok_or(bad("invalid SASL mechanism name"))?;
-    let initial_response = match ir {
-        None => None,
-        Some(b"=") => Some(Secret::new(Vec::new())),
-        Some(b64) => {
+    let (mech, rest) = split_at_byte(arg, b' ');
+    let mechanism = Mechanism::from_name(mech).ok_or(bad("invalid SASL mechanism name"))?;
+    let initial_response = match arg_or_empty(rest) {
+        "" => None,
+        "=" => Some(Secret::new(Vec::new())),
+        b64 => {
             use base64::Engine;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64)
@@ -435,26 +451,38 @@ fn parse_auth(arg: &[u8]) -> Result<Command, CommandErrorKind> {
 // MAIL and RCPT.
 
 /// `" FROM:"` / `" TO:"` then optional spaces (tolerated), returning what follows.
-fn after_keyword<'a>(rest: &'a [u8], kw: &'static str) -> Option<&'a [u8]> {
-    let r: Res<'_, &[u8]> = preceded(
-        tuple((tag(" "), tag_no_case(kw), tag(":"))),
-        take_while(|b| b == b' '),
-    )(rest);
-    r.ok().map(|(rest, _)| rest)
+fn after_keyword<'a>(rest: &'a str, kw: &'static str) -> Option<&'a str> {
+    let rest = rest.strip_prefix(' ')?;
+    let rest = strip_prefix_ci(rest, kw)?.strip_prefix(':')?;
+    Some(skip_spaces(rest))
 }
 
-fn parse_mail(rest: &[u8], opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let bad_path = CommandErrorKind::InvalidReversePath;
+/// `s` without the ASCII prefix `p`, compared case-insensitively.
+fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    let head = s.as_bytes().get(..p.len())?;
+    if head.eq_ignore_ascii_case(p.as_bytes()) {
+        s.get(p.len()..)
+    } else {
+        None
+    }
+}
+
+fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> CommandErrorKind {
+    match e {
+        PathError::Syntax(r) | PathError::TooLong(r) => bad_path(r),
+        PathError::Utf8 => CommandErrorKind::Utf8NotEnabled,
+    }
+}
+
+fn parse_mail(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
     let rest = after_keyword(rest, "FROM").ok_or(CommandErrorKind::InvalidArguments(
         "expected MAIL FROM:<reverse-path>",
     ))?;
-    let (rest, from) = if let Some(rest) = rest.strip_prefix(b"<>") {
+    let (rest, from) = if let Some(rest) = rest.strip_prefix("<>") {
         (rest, ReversePath::Null)
     } else {
-        let (rest, mbox) = path(rest, opts).map_err(|e| match e {
-            PathError::Syntax(r) | PathError::TooLong(r) => bad_path(r),
-            PathError::Utf8 => CommandErrorKind::Utf8NotEnabled,
-        })?;
+        let (rest, mbox) =
+            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidReversePath))?;
         (rest, ReversePath::Mailbox(mbox))
     };
     let mut params = MailParameters::default();
@@ -462,19 +490,15 @@ fn parse_mail(rest: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
     Ok(Command::Mail { from, params })
 }
 
-fn parse_rcpt(rest: &[u8], opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let bad_path = CommandErrorKind::InvalidForwardPath;
+fn parse_rcpt(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
     let rest = after_keyword(rest, "TO").ok_or(CommandErrorKind::InvalidArguments(
         "expected RCPT TO:<forward-path>",
     ))?;
-    let postmaster: Res<'_, &[u8]> = tag_no_case("<postmaster>")(rest);
-    let (rest, to) = if let Ok((rest, _)) = postmaster {
+    let (rest, to) = if let Some(rest) = strip_prefix_ci(rest, "<postmaster>") {
         (rest, ForwardPath::Postmaster)
     } else {
-        let (rest, mbox) = path(rest, opts).map_err(|e| match e {
-            PathError::Syntax(r) | PathError::TooLong(r) => bad_path(r),
-            PathError::Utf8 => CommandErrorKind::Utf8NotEnabled,
-        })?;
+        let (rest, mbox) =
+            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidForwardPath))?;
         (rest, ForwardPath::Mailbox(mbox))
     };
     let mut params = RcptParameters::default();
@@ -485,35 +509,31 @@ fn parse_rcpt(rest: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
 /// Splits `[SP esmtp-param *(SP esmtp-param)]` (several spaces tolerated) and calls `f`
 /// with each keyword and raw value.
 fn for_each_param<'a>(
-    mut rest: &'a [u8],
-    mut f: impl FnMut(&'a [u8], Option<&'a [u8]>) -> Result<(), CommandErrorKind>,
+    rest: &'a str,
+    mut f: impl FnMut(&'a str, Option<&'a str>) -> Result<(), CommandErrorKind>,
 ) -> Result<(), CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     if rest.is_empty() {
         return Ok(());
     }
-    if rest.first() != Some(&b' ') {
+    if !rest.starts_with(' ') {
         return Err(bad("expected a space before parameters"));
     }
+    let mut rest = rest;
     loop {
-        let start = match rest.iter().position(|&b| b != b' ') {
-            Some(start) => start,
-            None => return Ok(()),
-        };
-        let param_and_more = rest.get(start..).unwrap_or_default();
-        let end = memchr::memchr(b' ', param_and_more).unwrap_or(param_and_more.len());
-        let (param, more) = param_and_more.split_at(end);
+        rest = skip_spaces(rest);
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let (param, more) = split_at_byte(rest, b' ');
         rest = more;
-        let (kw, value) = match memchr::memchr(b'=', param) {
-            Some(eq) => (
-                param.get(..eq).unwrap_or_default(),
-                Some(param.get(eq + 1..).unwrap_or_default()),
-            ),
-            None => (param, None),
+        let (kw, value) = match split_at_byte(param, b'=') {
+            (kw, "") => (kw, None),
+            (kw, value) => (kw, value.get(1..)),
         };
-        let kw_ok = kw.first().is_some_and(u8::is_ascii_alphanumeric)
-            && kw.len() <= 64
-            && kw.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        let kw_ok = kw.len() <= 64
+            && kw.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+            && kw.bytes().all(|b| class(b, C_LDH));
         if !kw_ok {
             return Err(bad("invalid parameter keyword"));
         }
@@ -523,12 +543,11 @@ fn for_each_param<'a>(
 
 /// Validates an unknown parameter and turns it into a [`Parameter`].
 fn other_param(
-    kw: &[u8],
-    value: Option<&[u8]>,
+    kw: &str,
+    value: Option<&str>,
     opts: &CommandParseOptions,
 ) -> Result<Parameter, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
-    let kw = to_str(kw).ok_or(bad("invalid parameter keyword"))?;
     if opts.reject_unknown_parameters {
         return Err(CommandErrorKind::UnknownParameter(kw.to_owned()));
     }
@@ -538,7 +557,6 @@ fn other_param(
             if !opts.smtputf8 && !v.is_ascii() {
                 return Err(bad("non-ASCII parameter value without SMTPUTF8"));
             }
-            let v = to_str(v).ok_or(bad("invalid UTF-8"))?;
             ParamValue::validate(v).map_err(|_| bad("invalid parameter value"))?;
             Some(ParamValue::new_unchecked(v.to_owned()))
         }
@@ -559,7 +577,7 @@ fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(),
 
 fn set_flag(
     flag: &mut bool,
-    value: Option<&[u8]>,
+    value: Option<&str>,
     name: &'static str,
 ) -> Result<(), CommandErrorKind> {
     if value.is_some() {
@@ -572,42 +590,55 @@ fn set_flag(
     Ok(())
 }
 
-fn known<'k>(kw: &[u8], list: &[&'k str]) -> Option<&'k str> {
-    list.iter()
-        .copied()
-        .find(|k| kw.eq_ignore_ascii_case(k.as_bytes()))
+/// The canonical name of a keyword mailwire has a field for, in any case.
+fn known_keyword(kw: &str) -> Option<&'static str> {
+    let first = kw.as_bytes().first()?.to_ascii_uppercase();
+    let canon = match (kw.len(), first) {
+        (3, b'R') => "RET",
+        (4, b'S') => "SIZE",
+        (4, b'B') => "BODY",
+        (4, b'A') => "AUTH",
+        (5, b'E') => "ENVID",
+        (5, b'O') => "ORCPT",
+        (6, b'N') => "NOTIFY",
+        (8, b'S') => "SMTPUTF8",
+        (10, b'R') => "REQUIRETLS",
+        _ => return None,
+    };
+    kw.eq_ignore_ascii_case(canon).then_some(canon)
 }
 
 fn mail_param(
     params: &mut MailParameters,
-    kw: &[u8],
-    value: Option<&[u8]>,
+    kw: &str,
+    value: Option<&str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
-    let Some(name) = known(kw, &MAIL_KEYWORDS) else {
-        params.push_other_unchecked(other_param(kw, value, opts)?);
-        return Ok(());
-    };
-    if matches!(name, "SMTPUTF8") {
-        return set_flag(&mut params.smtputf8, value, "SMTPUTF8");
-    }
-    if matches!(name, "REQUIRETLS") {
-        return set_flag(&mut params.requiretls, value, "REQUIRETLS");
-    }
     let invalid = CommandErrorKind::InvalidParameter;
+    let name = match known_keyword(kw) {
+        Some("SMTPUTF8") => return set_flag(&mut params.smtputf8, value, "SMTPUTF8"),
+        Some("REQUIRETLS") => return set_flag(&mut params.requiretls, value, "REQUIRETLS"),
+        Some(name @ ("SIZE" | "BODY" | "RET" | "ENVID" | "AUTH")) => name,
+        _ => {
+            params.push_other_unchecked(other_param(kw, value, opts)?);
+            return Ok(());
+        }
+    };
     let v = value.ok_or(invalid(name))?;
     match name {
         "SIZE" => {
-            let ok = !v.is_empty() && v.len() <= 20 && v.iter().all(u8::is_ascii_digit);
-            let size = ok.then(|| parse_u64(v)).flatten().ok_or(invalid("SIZE"))?;
+            let size = (v.len() <= 20)
+                .then(|| parse_u64(v))
+                .flatten()
+                .ok_or(invalid("SIZE"))?;
             set_once(&mut params.size, size, "SIZE")
         }
         "BODY" => {
-            let body = if v.eq_ignore_ascii_case(b"7BIT") {
-                BodyType::SevenBit
-            } else if v.eq_ignore_ascii_case(b"8BITMIME") {
+            let body = if v.eq_ignore_ascii_case("8BITMIME") {
                 BodyType::EightBitMime
-            } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+            } else if v.eq_ignore_ascii_case("7BIT") {
+                BodyType::SevenBit
+            } else if v.eq_ignore_ascii_case("BINARYMIME") {
                 BodyType::BinaryMime
             } else {
                 return Err(invalid("BODY"));
@@ -615,9 +646,9 @@ fn mail_param(
             set_once(&mut params.body, body, "BODY")
         }
         "RET" => {
-            let ret = if v.eq_ignore_ascii_case(b"FULL") {
+            let ret = if v.eq_ignore_ascii_case("FULL") {
                 Ret::Full
-            } else if v.eq_ignore_ascii_case(b"HDRS") {
+            } else if v.eq_ignore_ascii_case("HDRS") {
                 Ret::Hdrs
             } else {
                 return Err(invalid("RET"));
@@ -629,8 +660,10 @@ fn mail_param(
             EnvelopeId::validate(&id).map_err(|_| invalid("ENVID"))?;
             set_once(&mut params.envid, EnvelopeId::new_unchecked(id), "ENVID")
         }
-        "AUTH" => {
-            let decoded = xtext_decode_utf8(v).ok_or(invalid("AUTH"))?;
+        _ => {
+            let decoded = xtext_decode(v.as_bytes())
+                .and_then(|d| String::from_utf8(d).ok())
+                .ok_or(invalid("AUTH"))?;
             let path = if decoded == "<>" {
                 ReversePath::Null
             } else {
@@ -642,28 +675,30 @@ fn mail_param(
             };
             set_once(&mut params.auth, path, "AUTH")
         }
-        _ => Err(invalid(name)),
     }
 }
 
 fn rcpt_param(
     params: &mut RcptParameters,
-    kw: &[u8],
-    value: Option<&[u8]>,
+    kw: &str,
+    value: Option<&str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
-    let Some(name) = known(kw, &RCPT_KEYWORDS) else {
-        params.push_other_unchecked(other_param(kw, value, opts)?);
-        return Ok(());
-    };
     let invalid = CommandErrorKind::InvalidParameter;
+    let name = match known_keyword(kw) {
+        Some(name @ ("NOTIFY" | "ORCPT")) => name,
+        _ => {
+            params.push_other_unchecked(other_param(kw, value, opts)?);
+            return Ok(());
+        }
+    };
     let v = value.ok_or(invalid(name))?;
     if name == "NOTIFY" {
-        let notify = if v.eq_ignore_ascii_case(b"NEVER") {
+        let notify = if v.eq_ignore_ascii_case("NEVER") {
             Notify::NEVER
         } else {
             let mut n = Notify::NEVER;
-            for item in v.split(|&b| b == b',') {
+            for item in v.as_bytes().split(|&b| b == b',') {
                 if item.eq_ignore_ascii_case(b"SUCCESS") {
                     n.success = true;
                 } else if item.eq_ignore_ascii_case(b"FAILURE") {
@@ -678,12 +713,13 @@ fn rcpt_param(
         };
         set_once(&mut params.notify, notify, "NOTIFY")
     } else {
-        let semi = memchr::memchr(b';', v).ok_or(invalid("ORCPT"))?;
-        let (addr_type, xtext) = v.split_at(semi);
-        let xtext = xtext.get(1..).unwrap_or_default();
-        let addr_type = to_str(addr_type).ok_or(invalid("ORCPT"))?;
+        let (addr_type, xtext) = match split_at_byte(v, b';') {
+            (_, "") => return Err(invalid("ORCPT")),
+            (addr_type, xtext) => (addr_type, xtext.get(1..).unwrap_or_default()),
+        };
         let address = xtext_decode_ascii(xtext).ok_or(invalid("ORCPT"))?;
         OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid("ORCPT"))?;
+        // (Decoded xtext is ASCII; validate also checks it is printable.)
         let orcpt = OriginalRecipient::new_unchecked(addr_type.to_owned(), address);
         set_once(&mut params.orcpt, orcpt, "ORCPT")
     }
@@ -701,34 +737,32 @@ pub fn xtext_decode(v: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(v.len());
     let mut i = v.iter();
     while let Some(&b) = i.next() {
-        match b {
-            b'+' => {
-                let hi = (*i.next()? as char).to_digit(16)?;
-                let lo = (*i.next()? as char).to_digit(16)?;
-                // Both digits are < 16, so the value fits a byte.
-                out.push((hi * 16 + lo) as u8);
-            }
-            b'=' => return None,
-            33..=126 => out.push(b),
-            _ => return None,
+        if b == b'+' {
+            let hi = (*i.next()? as char).to_digit(16)?;
+            let lo = (*i.next()? as char).to_digit(16)?;
+            // Both digits are < 16, so the value fits a byte.
+            out.push((hi * 16 + lo) as u8);
+        } else if class(b, C_XCHAR) {
+            out.push(b);
+        } else {
+            return None;
         }
     }
     Some(out)
 }
 
 /// Decodes xtext that must decode to ASCII.
-fn xtext_decode_ascii(v: &[u8]) -> Option<String> {
-    let bytes = xtext_decode(v)?;
+fn xtext_decode_ascii(v: &str) -> Option<String> {
+    if !v.as_bytes().contains(&b'+') {
+        // Fast path: nothing to decode.
+        return v.bytes().all(|b| class(b, C_XCHAR)).then(|| v.to_owned());
+    }
+    let bytes = xtext_decode(v.as_bytes())?;
     if bytes.is_ascii() {
         String::from_utf8(bytes).ok()
     } else {
         None
     }
-}
-
-/// Decodes xtext to UTF-8 text.
-fn xtext_decode_utf8(v: &[u8]) -> Option<String> {
-    String::from_utf8(xtext_decode(v)?).ok()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -741,11 +775,11 @@ enum PathError {
 }
 
 /// `"<" [ A-d-l ":" ] Mailbox ">"`, returning what follows the `>`.
-fn path<'a>(input: &'a [u8], opts: &CommandParseOptions) -> Result<(&'a [u8], Mailbox), PathError> {
+fn path<'a>(input: &'a str, opts: &CommandParseOptions) -> Result<(&'a str, Mailbox), PathError> {
     let (rest, mbox) = match path_syntax(input) {
         Ok((rest, mbox)) => (rest, mbox),
         Err(e) => {
-            if !input.starts_with(b"<") {
+            if !input.starts_with('<') {
                 return Err(PathError::Syntax("the address must be in angle brackets"));
             }
             return Err(PathError::Syntax(reason(e)));
@@ -764,75 +798,90 @@ fn path<'a>(input: &'a [u8], opts: &CommandParseOptions) -> Result<(&'a [u8], Ma
     Ok((rest, mbox))
 }
 
-fn path_syntax(i: &[u8]) -> Res<'_, Mailbox> {
+fn path_syntax(i: &str) -> Res<'_, Mailbox> {
     let (i, _) = tag("<")(i)?;
-    let (i, _) = opt(tuple((source_route, tag(":"))))(i)?;
+    let i = if i.starts_with('@') {
+        let (i, _) = tuple((source_route, tag(":")))(i)?;
+        i
+    } else {
+        i
+    };
     let (i, mbox) = mailbox(i)?;
     let (i, _) = tag(">")(i).or_else(|_: nom::Err<PErr>| fail("expected '>'"))?;
     Ok((i, mbox))
 }
 
 /// `A-d-l = At-domain *( "," At-domain )`, discarded.
-fn source_route(i: &[u8]) -> Res<'_, ()> {
+fn source_route(i: &str) -> Res<'_, ()> {
     let (i, _) = separated_list1(tag(","), preceded(tag("@"), domain))(i)?;
     Ok((i, ()))
 }
 
 /// `Local-part "@" ( Domain / address-literal )`.
-fn mailbox(i: &[u8]) -> Res<'_, Mailbox> {
+fn mailbox(i: &str) -> Res<'_, Mailbox> {
     let (i, local) = alt((quoted_string, dot_string))(i)?;
     let (i, _) = tag("@")(i).or_else(|_: nom::Err<PErr>| fail("expected '@'"))?;
     let (i, domain) = host(i)?;
     Ok((i, Mailbox::new(local, domain)))
 }
 
-fn dot_string(i: &[u8]) -> Res<'_, LocalPart> {
-    let (rest, s) = take_while1(|b: u8| is_atext(b) || b == b'.' || b >= 0x80)(i)?;
-    let Some(s) = to_str(s).filter(|s| is_dot_string(s)) else {
+/// `Dot-string`, in one pass.
+fn dot_string(i: &str) -> Res<'_, LocalPart> {
+    let mut len = 0;
+    let mut prev_dot = true;
+    for b in i.bytes() {
+        if b == b'.' {
+            if prev_dot {
+                return fail("invalid local part");
+            }
+            prev_dot = true;
+        } else if class(b, C_ATEXT | C_UTF8) {
+            prev_dot = false;
+        } else {
+            break;
+        }
+        len += 1;
+    }
+    if prev_dot {
+        return fail("invalid local part");
+    }
+    let Some((s, rest)) = i.split_at_checked(len) else {
         return fail("invalid local part");
     };
-    if LocalPart::validate(s).is_err() {
+    if s.len() > LocalPart::MAX_LEN {
         return fail("local part too long");
     }
+    // A dot-string holds only atext, dots and UTF-8: a valid local part.
     Ok((rest, LocalPart::new_unchecked(s.to_owned())))
 }
 
 /// `DQUOTE *QcontentSMTP DQUOTE`, decoded.
-fn quoted_string(i: &[u8]) -> Res<'_, LocalPart> {
+fn quoted_string(i: &str) -> Res<'_, LocalPart> {
     let (i, _) = tag("\"")(i)?;
-    let mut out = Vec::new();
-    let mut pos = 0;
-    loop {
-        match i.get(pos) {
+    let mut out = String::new();
+    let mut chars = i.char_indices();
+    let end = loop {
+        match chars.next() {
             None => return fail("unterminated quoted string"),
-            Some(b'"') => break,
-            Some(b'\\') => match i.get(pos + 1) {
-                Some(&c @ 32..=126) => {
-                    out.push(c);
-                    pos += 2;
-                }
+            Some((pos, '"')) => break pos,
+            Some((_, '\\')) => match chars.next() {
+                Some((_, c @ ' '..='~')) => out.push(c),
                 _ => return fail("invalid quoted pair"),
             },
-            Some(&c) if (32..=126).contains(&c) || c >= 0x80 => {
-                out.push(c);
-                pos += 1;
-            }
+            Some((_, c)) if matches!(c, ' '..='~') || !c.is_ascii() => out.push(c),
             Some(_) => return fail("invalid character in quoted string"),
         }
-    }
-    let rest = i.get(pos + 1..).unwrap_or_default();
-    let Ok(s) = String::from_utf8(out) else {
-        return fail("invalid UTF-8");
     };
-    if LocalPart::validate(&s).is_err() {
+    let rest = i.get(end + 1..).unwrap_or_default();
+    if LocalPart::validate(&out).is_err() {
         return fail("local part too long");
     }
-    Ok((rest, LocalPart::new_unchecked(s)))
+    Ok((rest, LocalPart::new_unchecked(out)))
 }
 
 /// `Domain / address-literal`.
-fn host(i: &[u8]) -> Res<'_, Host> {
-    if i.first() == Some(&b'[') {
+fn host(i: &str) -> Res<'_, Host> {
+    if i.starts_with('[') {
         let (i, lit) = address_literal(i)?;
         Ok((i, Host::Literal(lit)))
     } else {
@@ -841,19 +890,23 @@ fn host(i: &[u8]) -> Res<'_, Host> {
     }
 }
 
-fn domain(i: &[u8]) -> Res<'_, Domain> {
-    let (rest, d) =
-        take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b >= 0x80)(i)
-            .or_else(|_: nom::Err<PErr>| fail("expected a domain"))?;
-    let Some(d) = to_str(d).filter(|d| Domain::validate(d).is_ok()) else {
+fn domain(i: &str) -> Res<'_, Domain> {
+    let len = match scan_domain(i.as_bytes()) {
+        Ok(len) => len,
+        Err(reason) => return fail(reason),
+    };
+    let Some((d, rest)) = i.split_at_checked(len) else {
         return fail("invalid domain");
     };
     Ok((rest, Domain::new_unchecked(d.to_owned())))
 }
 
-fn address_literal(i: &[u8]) -> Res<'_, AddressLiteral> {
+fn address_literal(i: &str) -> Res<'_, AddressLiteral> {
     let (i, _) = tag("[")(i)?;
-    let (i, inner) = take_while1(is_dcontent)(i)?;
+    let len = i.bytes().position(|b| !is_dcontent(b)).unwrap_or(i.len());
+    let Some((inner, i)) = i.split_at_checked(len) else {
+        return fail("invalid address literal");
+    };
     let (i, _) = tag("]")(i).or_else(|_: nom::Err<PErr>| fail("expected ']'"))?;
     match literal_inner(inner) {
         Some(lit) => Ok((i, lit)),
@@ -861,20 +914,16 @@ fn address_literal(i: &[u8]) -> Res<'_, AddressLiteral> {
     }
 }
 
-fn literal_inner(inner: &[u8]) -> Option<AddressLiteral> {
-    let inner = to_str(inner)?;
+fn literal_inner(inner: &str) -> Option<AddressLiteral> {
     match inner.split_once(':') {
         None => ipv4(inner).map(AddressLiteral::Ipv4),
         Some((tag, rest)) if tag.eq_ignore_ascii_case("IPv6") => {
             // std's parser follows RFC 4291 text forms, which is RFC 5321's IPv6-addr.
             rest.parse().ok().map(AddressLiteral::Ipv6)
         }
-        Some((tag, content)) => {
-            GeneralLiteral::validate(tag, content).ok()?;
-            GeneralLiteral::new(tag, content)
-                .ok()
-                .map(AddressLiteral::General)
-        }
+        Some((tag, content)) => GeneralLiteral::new(tag, content)
+            .ok()
+            .map(AddressLiteral::General),
     }
 }
 
@@ -894,12 +943,12 @@ fn ipv4(s: &str) -> Option<std::net::Ipv4Addr> {
 
 /// Parses `[literal]` text, for `Host::try_from`.
 pub(crate) fn parse_address_literal_str(s: &str) -> Option<AddressLiteral> {
-    let r: Res<'_, AddressLiteral> = all_consuming(address_literal)(s.as_bytes());
+    let r: Res<'_, AddressLiteral> = all_consuming(address_literal)(s);
     r.ok().map(|(_, lit)| lit)
 }
 
 /// Parses `local@domain` text (no brackets), for `Mailbox::try_from` and `AUTH=`.
 pub(crate) fn parse_mailbox_str(s: &str) -> Option<Mailbox> {
-    let r: Res<'_, Mailbox> = all_consuming(mailbox)(s.as_bytes());
+    let r: Res<'_, Mailbox> = all_consuming(mailbox)(s);
     r.ok().map(|(_, m)| m)
 }

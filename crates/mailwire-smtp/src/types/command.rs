@@ -60,22 +60,104 @@ const fn is_print_or_space(b: u8) -> bool {
     matches!(b, 0x20..=0x7e)
 }
 
-/// Whether `s` is an RFC 5321 `Dot-string` (with RFC 6531's UTF-8 `atext`).
-pub(crate) fn is_dot_string(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|atom| !atom.is_empty() && atom.bytes().all(|b| is_atext(b) || b >= 0x80))
+/// Class bit: RFC 5322 `atext`.
+pub(crate) const C_ATEXT: u8 = 1;
+/// Class bit: letter, digit or `-` (domain labels).
+pub(crate) const C_LDH: u8 = 2;
+/// Class bit: an octet of a non-ASCII UTF-8 character.
+pub(crate) const C_UTF8: u8 = 4;
+/// Class bit: RFC 3461 `xchar` that stands for itself (printable ASCII but `+` and `=`).
+pub(crate) const C_XCHAR: u8 = 8;
+/// Class bit: `esmtp-value` octet (printable ASCII but `=`).
+pub(crate) const C_VALUE: u8 = 16;
+
+/// The class bits of each octet, so that the parser's loops test one table entry.
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if is_atext(b) {
+            c |= C_ATEXT;
+        }
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            c |= C_LDH;
+        }
+        if b >= 0x80 {
+            c |= C_UTF8;
+        }
+        if matches!(b, 33..=126) && b != b'+' && b != b'=' {
+            c |= C_XCHAR;
+        }
+        if is_esmtp_value_char(b) {
+            c |= C_VALUE;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// Whether octet `b` has any of the class bits `mask`.
+#[inline]
+pub(crate) fn class(b: u8, mask: u8) -> bool {
+    CLASS[usize::from(b)] & mask != 0
 }
 
-/// Whether `s` is an RFC 5321 `Ldh-str` (letters, digits, hyphens, ending in a letter or
-/// digit); `allow_utf8` also admits non-ASCII characters (U-labels, RFC 6531).
-fn is_ldh_label(s: &str, allow_utf8: bool) -> bool {
-    let bytes = s.as_bytes();
-    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
-        return false;
-    };
-    let ok = |b: u8| b.is_ascii_alphanumeric() || (allow_utf8 && b >= 0x80);
-    ok(first) && ok(last) && bytes.iter().all(|&b| ok(b) || b == b'-')
+/// Whether `s` is an RFC 5321 `Dot-string` (with RFC 6531's UTF-8 `atext`), in one pass.
+pub(crate) fn is_dot_string(s: &str) -> bool {
+    let mut prev_dot = true; // no leading dot
+    for &b in s.as_bytes() {
+        if b == b'.' {
+            if prev_dot {
+                return false;
+            }
+            prev_dot = true;
+        } else if class(b, C_ATEXT | C_UTF8) {
+            prev_dot = false;
+        } else {
+            return false;
+        }
+    }
+    !prev_dot // not empty, no trailing dot
+}
+
+/// Scans the `Domain` at the start of `b`: returns its length (it ends at the first octet
+/// that cannot be part of a domain), or why it is not a valid domain. One pass.
+pub(crate) fn scan_domain(b: &[u8]) -> Result<usize, &'static str> {
+    let mut pos = 0;
+    loop {
+        let label = b.get(pos..).unwrap_or_default();
+        let mut len = 0;
+        let mut ascii = true;
+        for &c in label {
+            if !class(c, C_LDH | C_UTF8) {
+                break;
+            }
+            ascii &= c < 0x80;
+            len += 1;
+        }
+        let label = label.get(..len).unwrap_or_default();
+        match (label.first(), label.last()) {
+            (Some(&first), Some(&last)) if first != b'-' && last != b'-' => {}
+            (None, _) => return Err("expected a domain label"),
+            _ => return Err("a domain label starts or ends with '-'"),
+        }
+        if ascii && len > 63 {
+            return Err("domain label too long");
+        }
+        pos += len;
+        if b.get(pos) == Some(&b'.') {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    if pos > Domain::MAX_LEN {
+        return Err("domain too long");
+    }
+    Ok(pos)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -107,21 +189,10 @@ impl Domain {
 
     /// Validates `s` as a domain.
     pub(crate) fn validate(s: &str) -> Result<(), CommandValueError> {
-        if s.len() > Self::MAX_LEN {
-            return Err(CommandValueError::TooLong("domain"));
-        }
-        let valid = !s.is_empty()
-            && s.split('.').all(|label| {
-                if label.is_ascii() {
-                    label.len() <= 63 && is_ldh_label(label, false)
-                } else {
-                    is_ldh_label(label, true)
-                }
-            });
-        if valid {
-            Ok(())
-        } else {
-            Err(CommandValueError::Invalid("domain"))
+        match scan_domain(s.as_bytes()) {
+            Ok(len) if len == s.len() => Ok(()),
+            Err("domain too long") => Err(CommandValueError::TooLong("domain")),
+            _ => Err(CommandValueError::Invalid("domain")),
         }
     }
 
@@ -628,7 +699,7 @@ impl ParamValue {
         if s.len() > Self::MAX_LEN {
             return Err(CommandValueError::TooLong("parameter value"));
         }
-        if !s.is_empty() && s.bytes().all(|b| is_esmtp_value_char(b) || b >= 0x80) {
+        if !s.is_empty() && s.bytes().all(|b| class(b, C_VALUE | C_UTF8)) {
             Ok(())
         } else {
             Err(CommandValueError::Invalid("parameter value"))
