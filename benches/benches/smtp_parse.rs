@@ -1,0 +1,84 @@
+//! SMTP command parsing: mailwire-smtp against smtp-proto, on the same pipelined
+//! transaction (EHLO, MAIL FROM with SIZE/BODY, RCPT TO with NOTIFY/ORCPT, DATA, QUIT).
+//!
+//! smtp-proto's parser borrows from the input (`Cow<str>`); mailwire's yields owned
+//! values. Both are measured as they come, and smtp-proto also with `into_owned()`, which
+//! is what a session that keeps the command across reads has to do.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mailwire_smtp::parse::{CommandParseOptions, parse_command};
+
+const TRANSACTION: &[u8] = b"EHLO client.example.org\r\n\
+MAIL FROM:<alice.sender@example.org> SIZE=123456 BODY=8BITMIME\r\n\
+RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.net\r\n\
+RCPT TO:<carol.smith@mail.example.com> NOTIFY=NEVER\r\n\
+RCPT TO:<dave@example.com> NOTIFY=DELAY,FAILURE ORCPT=rfc822;dave@example.com\r\n\
+RCPT TO:<Eve.Lastname+tag@sub.example.co.uk>\r\n\
+DATA\r\n\
+QUIT\r\n";
+
+const COMMANDS: usize = 8;
+
+fn mailwire(input: &[u8], opts: &CommandParseOptions) -> usize {
+    let mut rest = input;
+    let mut n = 0;
+    while let Ok(Some((cmd, used))) = parse_command(rest, opts) {
+        black_box(&cmd);
+        rest = &rest[used..];
+        n += 1;
+    }
+    n
+}
+
+fn smtp_proto(input: &[u8]) -> usize {
+    let mut iter = input.iter();
+    let mut n = 0;
+    while !iter.as_slice().is_empty() {
+        match smtp_proto::Request::parse(&mut iter) {
+            Ok(req) => {
+                black_box(&req);
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    n
+}
+
+fn smtp_proto_owned(input: &[u8]) -> usize {
+    let mut iter = input.iter();
+    let mut n = 0;
+    while !iter.as_slice().is_empty() {
+        match smtp_proto::Request::parse(&mut iter) {
+            Ok(req) => {
+                black_box(req.into_owned());
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let opts = CommandParseOptions::default();
+    // Both parsers understand every line of the transaction.
+    assert_eq!(mailwire(TRANSACTION, &opts), COMMANDS);
+    assert_eq!(smtp_proto(TRANSACTION), COMMANDS);
+
+    let mut group = c.benchmark_group("smtp_command_parse");
+    group.throughput(Throughput::Bytes(TRANSACTION.len() as u64));
+    group.bench_function("mailwire", |b| {
+        b.iter(|| mailwire(black_box(TRANSACTION), &opts))
+    });
+    group.bench_function("smtp-proto", |b| b.iter(|| smtp_proto(black_box(TRANSACTION))));
+    group.bench_function("smtp-proto+into_owned", |b| {
+        b.iter(|| smtp_proto_owned(black_box(TRANSACTION)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
