@@ -19,8 +19,9 @@ use crate::stream::Connection;
 ///
 /// Implement it with `async fn`s; the futures must be `Send` so that a connection can run
 /// in a spawned task. The handler may await (a disk write before accepting a message, a
-/// database lookup): the driver goes on writing what is queued meanwhile, and reads again
-/// once the handler returns.
+/// database lookup); the connection waits for it meanwhile (no reads, writes, timeouts or
+/// shutdown), which is what a decision means. Work that may take long belongs in a task
+/// of its own, its result coming back through [`wait_external`](Handler::wait_external).
 ///
 /// ```
 /// use mailwire_core::session::tests::Echo;
@@ -170,6 +171,9 @@ where
     H: Handler<S>,
 {
     let mut shutdown = pin!(shutdown);
+    // Two timers, reset rather than made anew on every turn.
+    let mut session_timer = pin!(sleep_until(Instant::now()));
+    let mut write_timer = pin!(sleep_until(Instant::now()));
     let mut read_buf = vec![0u8; options.read_buffer_size.max(1)].into_boxed_slice();
     let mut out = Outgoing::default();
     let mut state = State::default();
@@ -215,6 +219,16 @@ where
         if write_deadline.is_some_and(|deadline| deadline <= now_tokio) {
             return Err(fail(session, handler, DriveError::WriteTimeout).await);
         }
+        if let Some(deadline) = deadline
+            && session_timer.deadline() != deadline
+        {
+            session_timer.as_mut().reset(deadline);
+        }
+        if let Some(deadline) = write_deadline
+            && write_timer.deadline() != deadline
+        {
+            write_timer.as_mut().reset(deadline);
+        }
         let read = !state.eof
             && !state.closing
             && !state.upgrade
@@ -247,10 +261,10 @@ where
                     return Err(fail(session, handler, DriveError::Write(error)).await);
                 }
             },
-            () = sleep_until(deadline.unwrap_or(now_tokio)), if deadline.is_some() => {
+            () = &mut session_timer, if deadline.is_some() => {
                 session.handle_timeout(now());
             }
-            () = sleep_until(write_deadline.unwrap_or(now_tokio)), if write_deadline.is_some() => {
+            () = &mut write_timer, if write_deadline.is_some() => {
                 return Err(fail(session, handler, DriveError::WriteTimeout).await);
             }
             () = handler.wait_external() => {
