@@ -289,6 +289,17 @@ impl Framer {
         self.buf.extend_from_slice(input);
     }
 
+    /// Adds received bytes held in a buffer, without copying them when nothing is buffered
+    /// (for a reader that reads straight into a `BytesMut`), or when `input` directly
+    /// follows the buffered bytes in memory.
+    pub fn handle_input_buf(&mut self, input: BytesMut) {
+        if self.buf.is_empty() {
+            self.buf = input;
+        } else {
+            self.buf.unsplit(input);
+        }
+    }
+
     /// Bytes received and not yet handed out.
     pub fn buffered(&self) -> usize {
         self.buf.len()

@@ -149,7 +149,7 @@ fn body(p: &mut P<'_>) -> R<CommandBody> {
                     return p.fail("USE");
                 }
                 p.sp()?;
-                let attrs = p.list(name_attribute)?;
+                let attrs = p.list(P::name_attribute)?;
                 p.close()?;
                 Some(attrs)
             } else {
@@ -292,11 +292,6 @@ pub(super) fn id_params(p: &mut P<'_>) -> R<Option<Vec<(IString, NString)>>> {
         Ok((k, p.nstring()?))
     })
     .map(Some)
-}
-
-fn name_attribute(p: &mut P<'_>) -> R<NameAttribute> {
-    p.byte(b'\\', "'\\'")?;
-    p.atom().map(NameAttribute::from_atom)
 }
 
 fn select_param(p: &mut P<'_>) -> R<SelectParam> {

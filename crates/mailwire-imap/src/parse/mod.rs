@@ -607,11 +607,16 @@ impl<'a> P<'a> {
             if self.eat(b'*') {
                 return self.fail("a flag");
             }
-            let a = self.atom()?;
-            if a.eq_ignore_case("Recent") {
+            let name = self.take_while(is_atom_char);
+            if name.is_empty() {
+                return self.fail("an atom");
+            }
+            if name.eq_ignore_ascii_case(b"Recent") {
                 return Ok(FlagFetch::Recent);
             }
-            return Ok(FlagFetch::Flag(Flag::system(a)));
+            return Ok(FlagFetch::Flag(Flag::known_system(name).unwrap_or_else(
+                || Flag::Extension(Atom::unchecked(self.bytes(name))),
+            )));
         }
         self.atom().map(|a| FlagFetch::Flag(Flag::Keyword(a)))
     }
@@ -724,6 +729,17 @@ impl<'a> P<'a> {
         let part = self.section_part()?;
         self.byte(b']', "']'")?;
         Ok(part)
+    }
+
+    /// A `\\Name` attribute of a LIST response or a CREATE (USE …).
+    pub(crate) fn name_attribute(&mut self) -> R<NameAttribute> {
+        self.byte(b'\\', "'\\'")?;
+        let name = self.take_while(is_atom_char);
+        if name.is_empty() {
+            return self.fail("an atom");
+        }
+        Ok(NameAttribute::known(name)
+            .unwrap_or_else(|| NameAttribute::Other(Atom::unchecked(self.bytes(name)))))
     }
 
     pub(crate) fn status_attribute(&mut self) -> R<StatusAttribute> {

@@ -502,10 +502,7 @@ fn namespace(p: &mut P<'_>) -> R<Option<Vec<NamespaceDescription>>> {
 }
 
 fn list_item(p: &mut P<'_>) -> R<ListItem> {
-    let attributes = p.list(|p| {
-        p.byte(b'\\', "'\\'")?;
-        p.atom().map(NameAttribute::from_atom)
-    })?;
+    let attributes = p.list(P::name_attribute)?;
     p.sp()?;
     let delimiter = delimiter(p)?;
     p.sp()?;

@@ -30,20 +30,25 @@ impl Flag {
         }
     }
     pub(crate) fn system(a: Atom) -> Flag {
-        let s = a.as_bytes();
-        if s.eq_ignore_ascii_case(b"Answered") {
-            Flag::Answered
-        } else if s.eq_ignore_ascii_case(b"Flagged") {
-            Flag::Flagged
-        } else if s.eq_ignore_ascii_case(b"Deleted") {
-            Flag::Deleted
-        } else if s.eq_ignore_ascii_case(b"Seen") {
+        Flag::known_system(a.as_bytes()).unwrap_or(Flag::Extension(a))
+    }
+    /// The system flag named `name` (without backslash, case-insensitive), if it is one of
+    /// the five of RFC 3501.
+    pub(crate) fn known_system(name: &[u8]) -> Option<Flag> {
+        let is = |n: &[u8]| name.len() == n.len() && name.eq_ignore_ascii_case(n);
+        Some(if is(b"Seen") {
             Flag::Seen
-        } else if s.eq_ignore_ascii_case(b"Draft") {
+        } else if is(b"Deleted") {
+            Flag::Deleted
+        } else if is(b"Answered") {
+            Flag::Answered
+        } else if is(b"Flagged") {
+            Flag::Flagged
+        } else if is(b"Draft") {
             Flag::Draft
         } else {
-            Flag::Extension(a)
-        }
+            return None;
+        })
     }
 }
 
@@ -128,12 +133,16 @@ const NAME_ATTRIBUTES: &[(NameAttribute, &str)] = &[
 ];
 
 impl NameAttribute {
-    pub(crate) fn from_atom(a: Atom) -> NameAttribute {
+    /// The attribute named by `a` (without backslash, case-insensitive).
+    pub fn from_atom(a: Atom) -> NameAttribute {
+        NameAttribute::known(a.as_bytes()).unwrap_or(NameAttribute::Other(a))
+    }
+    /// The attribute named `name` (without backslash, case-insensitive), if known.
+    pub(crate) fn known(name: &[u8]) -> Option<NameAttribute> {
         NAME_ATTRIBUTES
             .iter()
-            .find(|(_, n)| a.eq_ignore_case(n))
+            .find(|(_, n)| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
             .map(|(v, _)| v.clone())
-            .unwrap_or(NameAttribute::Other(a))
     }
     /// The name, without the backslash.
     pub fn name(&self) -> &str {
