@@ -30,6 +30,10 @@
 
 use bytes::{Bytes, BytesMut};
 
+/// A buffer keeps at least this much capacity when it is emptied (more if twice the line
+/// limit is more); a larger allocation is given back.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
 /// Why [`LineBuffer::next_line`] could not hand out a line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -168,12 +172,22 @@ impl LineBuffer {
                 if known > self.max_line_len {
                     self.discard_after_cr = self.buf.last() == Some(&b'\r');
                     self.discarding = true;
-                    self.buf.clear();
-                    self.scanned = 0;
+                    self.drop_buffered();
                     return Some(Err(self.too_long()));
                 }
                 None
             }
+        }
+    }
+
+    /// Empties the buffer, and gives back its memory if one large push made it grow far
+    /// beyond what a line needs.
+    fn drop_buffered(&mut self) {
+        self.scanned = 0;
+        if self.buf.capacity() > self.max_line_len.saturating_mul(2).max(KEEP_CAPACITY) {
+            self.buf = BytesMut::new();
+        } else {
+            self.buf.clear();
         }
     }
 
@@ -198,8 +212,7 @@ impl LineBuffer {
     /// Drops everything buffered and any discarding state: the next byte pushed starts a new
     /// line. Use it at STARTTLS/STLS, so that nothing read before the handshake is processed.
     pub fn clear(&mut self) {
-        self.buf.clear();
-        self.scanned = 0;
+        self.drop_buffered();
         self.discarding = false;
         self.discard_after_cr = false;
     }
@@ -420,6 +433,20 @@ mod tests {
             lines.next_line(),
             Some(Err(LineError::TooLong { limit: 0 }))
         );
+    }
+
+    #[test]
+    fn memory_of_a_huge_push_is_given_back() {
+        let mut lines = LineBuffer::new(1000);
+        lines.push(&vec![b'x'; 1 << 20]);
+        assert!(lines.buf.capacity() >= 1 << 20);
+        assert!(lines.next_line().unwrap().is_err());
+        assert!(lines.buf.capacity() <= KEEP_CAPACITY);
+
+        lines.clear();
+        lines.push(&vec![b'\r'; 1 << 20]);
+        lines.clear();
+        assert!(lines.buf.capacity() <= KEEP_CAPACITY);
     }
 
     #[test]
