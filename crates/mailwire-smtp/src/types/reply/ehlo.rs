@@ -202,6 +202,34 @@ impl OtherCapability {
     }
 }
 
+/// The words of an EHLO line: split on spaces, empty words (from doubled, leading or
+/// trailing spaces) skipped.
+#[derive(Clone)]
+struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            // Cuts are next to a space (ASCII), so on character boundaries.
+            let (word, rest) = match self.rest.bytes().position(|b| b == b' ') {
+                Some(i) => (self.rest.get(..i)?, self.rest.get(i + 1..)?),
+                None => (self.rest, ""),
+            };
+            self.rest = rest;
+            if !word.is_empty() {
+                return Some(word);
+            }
+        }
+    }
+}
+
 /// Keyword and parameter tokens: tolerant of what servers send, any non-empty string
 /// without a space, CR or LF (the RFC's `ehlo-keyword` and `ehlo-param` are subsets).
 fn check_token(token: &str) -> Result<(), EhloError> {
@@ -212,8 +240,25 @@ fn check_token(token: &str) -> Result<(), EhloError> {
     }
 }
 
+/// [`Mechanism::from_name`], without its allocation for the common names.
+fn mechanism(name: &str) -> Option<Mechanism> {
+    let known = [
+        ("PLAIN", Mechanism::Plain),
+        ("LOGIN", Mechanism::Login),
+        ("XOAUTH2", Mechanism::XOAuth2),
+        ("CRAM-MD5", Mechanism::CramMd5),
+        ("OAUTHBEARER", Mechanism::OAuthBearer),
+    ];
+    for (known_name, m) in known {
+        if name.eq_ignore_ascii_case(known_name) {
+            return Some(m);
+        }
+    }
+    Mechanism::from_name(name)
+}
+
 fn mechanisms<'a>(names: impl Iterator<Item = &'a str>) -> Option<Vec<Mechanism>> {
-    names.map(Mechanism::from_name).collect()
+    names.map(mechanism).collect()
 }
 
 impl Capability {
@@ -224,7 +269,8 @@ impl Capability {
         for param in params {
             check_token(param.as_ref())?;
         }
-        Ok(Capability::typed(keyword, params).unwrap_or_else(|| {
+        let words = params.iter().map(AsRef::as_ref);
+        Ok(Capability::typed(keyword, words).unwrap_or_else(|| {
             Capability::Other(OtherCapability {
                 keyword: keyword.to_owned(),
                 params: params.iter().map(|p| p.as_ref().to_owned()).collect(),
@@ -237,43 +283,52 @@ impl Capability {
     /// with no word gives `Ok(None)`.
     pub fn parse(line: &str) -> Result<Option<Capability>, EhloError> {
         ReplyText::check(line).map_err(|_| EhloError::InvalidToken)?;
-        let mut words = line.split(' ').filter(|w| !w.is_empty());
-        let Some(keyword) = words.next() else {
-            return Ok(None);
-        };
-        // Most lines have at most a handful of parameters; a small stack buffer would
-        // do, but a Vec of borrowed words is cheap and allocation-free when empty.
-        let params: Vec<&str> = words.collect();
-        Capability::new(keyword, &params).map(Some)
+        Ok(Capability::parse_checked(line))
     }
 
-    fn typed<S: AsRef<str>>(keyword: &str, params: &[S]) -> Option<Capability> {
+    /// [`Capability::parse`] of a line known to hold no CR or LF (a line of a [`Reply`]).
+    fn parse_checked(line: &str) -> Option<Capability> {
+        let mut words = Words { rest: line };
+        let keyword = words.next()?;
+        // The words hold no space (split on it), no CR or LF (checked by the caller) and
+        // are not empty (skipped): valid tokens.
+        Some(
+            Capability::typed(keyword, words.clone()).unwrap_or_else(|| {
+                Capability::Other(OtherCapability {
+                    keyword: keyword.to_owned(),
+                    params: words.map(str::to_owned).collect(),
+                })
+            }),
+        )
+    }
+
+    fn typed<'a, P>(keyword: &'a str, mut params: P) -> Option<Capability>
+    where
+        P: Iterator<Item = &'a str> + Clone,
+    {
         let kw = keyword.as_bytes();
-        if kw.len() >= 5 && kw[..5].eq_ignore_ascii_case(b"AUTH=") {
+        if kw
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"AUTH="))
+        {
             let first = keyword.get(5..).filter(|m| !m.is_empty());
-            let names = first.into_iter().chain(params.iter().map(|p| p.as_ref()));
-            return mechanisms(names).map(Capability::AuthLegacy);
+            return mechanisms(first.into_iter().chain(params)).map(Capability::AuthLegacy);
         }
-        let no_params = |cap: Capability| params.is_empty().then_some(cap);
         let upper = |s: &str| kw.eq_ignore_ascii_case(s.as_bytes());
         if upper("SIZE") {
-            return match params {
-                [] => Some(Capability::Size(None)),
-                [n] => {
-                    let n = n.as_ref();
-                    // Digits only: `u64::from_str` would also take a leading `+`.
-                    if n.bytes().all(|b| b.is_ascii_digit()) {
-                        n.parse().ok().map(|n| Capability::Size(Some(n)))
-                    } else {
-                        None
-                    }
+            return match (params.next(), params.next()) {
+                (None, _) => Some(Capability::Size(None)),
+                // Digits only: `u64::from_str` would also take a leading `+`.
+                (Some(n), None) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                    n.parse().ok().map(|n| Capability::Size(Some(n)))
                 }
                 _ => None,
             };
         }
         if upper("AUTH") {
-            return mechanisms(params.iter().map(|p| p.as_ref())).map(Capability::Auth);
+            return mechanisms(params).map(Capability::Auth);
         }
+        let no_params = |cap: Capability| params.clone().next().is_none().then_some(cap);
         let cap = match kw.len() {
             3 if upper("DSN") => Capability::Dsn,
             4 if upper("VRFY") => Capability::Vrfy,
@@ -609,8 +664,12 @@ impl EhloReply {
         }
         let mut lines = reply.lines();
         let first = lines.next().unwrap_or_default();
-        let (domain, greeting) = match first.split_once(' ') {
-            Some((domain, greeting)) => (domain, greeting),
+        // Cut next to a space (ASCII), so on a character boundary.
+        let (domain, greeting) = match first.bytes().position(|b| b == b' ') {
+            Some(i) => (
+                first.get(..i).unwrap_or_default(),
+                first.get(i + 1..).unwrap_or_default(),
+            ),
             None => (first, ""),
         };
         if domain.is_empty() {
@@ -620,11 +679,8 @@ impl EhloReply {
         // The reply's lines hold no CR or LF, so neither does the greeting.
         let greeting = ReplyText(greeting.to_owned());
         let mut capabilities = Vec::with_capacity(reply.line_count() - 1);
-        for line in lines {
-            if let Some(cap) = Capability::parse(line)? {
-                capabilities.push(cap);
-            }
-        }
+        // The reply's lines hold no CR or LF.
+        capabilities.extend(lines.filter_map(Capability::parse_checked));
         Ok(EhloReply {
             domain,
             greeting,

@@ -264,17 +264,21 @@ impl EnhancedCode {
     /// (and after one space). Subject and detail are 1 to 3 digits without leading
     /// zeros (RFC 3463 section 2), so that a code has one spelling.
     pub(crate) fn split_prefix(class: u8, text: &str) -> Option<(EnhancedCode, &str)> {
-        let bytes = text.as_bytes();
-        if bytes.first() != Some(&(b'0' + class)) || !matches!(class, 2 | 4 | 5) {
-            return None;
-        }
-        if bytes.get(1) != Some(&b'.') {
-            return None;
-        }
-        let rest = bytes.get(2..)?;
+        let (code, after) = EnhancedCode::split_prefix_bytes(class, text.as_bytes())?;
+        // `after` follows an ASCII byte (a digit or a space): a character boundary.
+        Some((code, text.get(after..)?))
+    }
+
+    /// [`EnhancedCode::split_prefix`] on bytes: the code and the offset of the text after
+    /// it.
+    pub(crate) fn split_prefix_bytes(class: u8, bytes: &[u8]) -> Option<(EnhancedCode, usize)> {
+        let rest = match bytes {
+            [c, b'.', rest @ ..] if *c == b'0' + class && matches!(class, 2 | 4 | 5) => rest,
+            _ => return None,
+        };
         let (subject, rest) = sub_code(rest)?;
-        let rest = match rest.split_first() {
-            Some((b'.', rest)) => rest,
+        let rest = match rest {
+            [b'.', rest @ ..] => rest,
             _ => return None,
         };
         let (detail, rest) = sub_code(rest)?;
@@ -289,8 +293,7 @@ impl EnhancedCode {
             subject,
             detail,
         };
-        // `after` ends on an ASCII byte boundary (a digit or a space), so this cannot fail.
-        Some((code, text.get(after..)?))
+        Some((code, after))
     }
 
     /// Writes `class.subject.detail`.
@@ -305,19 +308,24 @@ impl EnhancedCode {
 
 /// One to three digits without a leading zero (a lone `0` is fine), then not a digit.
 fn sub_code(bytes: &[u8]) -> Option<(u16, &[u8])> {
-    let len = bytes
-        .iter()
-        .take(4)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if len == 0 || len > 3 || (len > 1 && bytes.first() == Some(&b'0')) {
-        return None;
+    let digit = |b: &u8| b.is_ascii_digit();
+    let (value, rest) = match bytes {
+        [b'0', rest @ ..] => (0, rest),
+        [a @ b'1'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..] => (
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+            rest,
+        ),
+        [a @ b'1'..=b'9', b @ b'0'..=b'9', rest @ ..] => {
+            (u16::from(a - b'0') * 10 + u16::from(b - b'0'), rest)
+        }
+        [a @ b'1'..=b'9', rest @ ..] => (u16::from(a - b'0'), rest),
+        _ => return None,
+    };
+    if rest.first().is_some_and(digit) {
+        None
+    } else {
+        Some((value, rest))
     }
-    let (digits, rest) = bytes.split_at(len);
-    let value = digits
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
-    Some((value, rest))
 }
 
 fn write_decimal(out: &mut Vec<u8>, value: u16) {
@@ -621,8 +629,10 @@ impl Reply {
     }
 
     /// The lines of text (at least one), without the codes.
-    pub fn lines(&self) -> std::str::Split<'_, char> {
-        self.text.split('\n')
+    pub fn lines(&self) -> ReplyLines<'_> {
+        ReplyLines {
+            rest: Some(&self.text),
+        }
     }
 
     /// The number of lines (at least one).
@@ -632,7 +642,7 @@ impl Reply {
 
     /// The first line of text.
     pub fn first_line(&self) -> &str {
-        self.text.split('\n').next().unwrap_or_default()
+        self.lines().next().unwrap_or_default()
     }
 
     /// All the text, lines joined by `\n`, without the codes.
@@ -667,6 +677,56 @@ impl Reply {
         out
     }
 }
+
+/// The lines of a [`Reply`], from [`Reply::lines`].
+///
+/// (`str::split` would do, but its searcher costs more than the short lines of a reply.)
+#[derive(Clone, Debug)]
+pub struct ReplyLines<'a> {
+    /// What is left, `None` once the last line was given.
+    rest: Option<&'a str>,
+}
+
+/// The index of the first `byte` in `s`: a plain loop over the first bytes, where most
+/// reply lines end, `memchr` past them.
+pub(crate) fn find_byte(s: &[u8], byte: u8) -> Option<usize> {
+    let head = s.get(..32).unwrap_or(s);
+    match head.iter().position(|&b| b == byte) {
+        Some(i) => Some(i),
+        None => memchr::memchr(byte, s.get(head.len()..)?).map(|i| i + head.len()),
+    }
+}
+
+impl<'a> Iterator for ReplyLines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match find_byte(rest.as_bytes(), b'\n') {
+            // `\n` is ASCII, so both cuts are on character boundaries.
+            Some(i) => {
+                self.rest = rest.get(i + 1..);
+                rest.get(..i)
+            }
+            None => self.rest.take(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for ReplyLines<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let rest = self.rest?;
+        match memchr::memrchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                self.rest = rest.get(..i);
+                rest.get(i + 1..)
+            }
+            None => self.rest.take(),
+        }
+    }
+}
+
+impl std::iter::FusedIterator for ReplyLines<'_> {}
 
 impl fmt::Display for Reply {
     /// The reply as on the wire, with `\r\n` line ends.
