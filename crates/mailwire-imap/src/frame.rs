@@ -52,6 +52,11 @@ pub struct FramerConfig {
     /// Literals of at least this many bytes are handed out in pieces instead of buffered.
     /// Default `None`: every literal is buffered (within `max_message`).
     pub stream_literals_from: Option<u32>,
+    /// (Server role.) Largest non-synchronizing literal (`{n+}`) accepted: `Some(4096)` for
+    /// a server that advertises LITERAL- (RFC 7888). A larger one is reported as
+    /// [`FrameError::LiteralTooLarge`] and its data skipped (answer `tag BAD [TOOBIG]`).
+    /// Default `None`: only `max_literal` applies.
+    pub max_nonsync_literal: Option<u32>,
 }
 
 impl FramerConfig {
@@ -63,7 +68,13 @@ impl FramerConfig {
             max_literal: 64 * 1024 * 1024,
             max_message: 64 * 1024 * 1024,
             stream_literals_from: None,
+            max_nonsync_literal: None,
         }
+    }
+    /// Sets [`FramerConfig::max_nonsync_literal`].
+    pub fn max_nonsync_literal(mut self, n: Option<u32>) -> Self {
+        self.max_nonsync_literal = n;
+        self
     }
     /// Sets [`FramerConfig::max_line`].
     pub fn max_line(mut self, n: usize) -> Self {
@@ -434,13 +445,19 @@ impl Framer {
                         .stream_literals_from
                         .is_some_and(|t| ann.length >= u64::from(t));
                     let waits = waits(&ann, self.config.role);
-                    if ann.length > u64::from(self.config.max_literal) {
+                    let limit = match self.config.max_nonsync_literal {
+                        Some(n) if !ann.sync && self.config.role == Role::Server => {
+                            n.min(self.config.max_literal)
+                        }
+                        _ => self.config.max_literal,
+                    };
+                    if ann.length > u64::from(limit) {
                         let tag = self.current_tag();
                         self.discard((!waits).then_some(ann.length));
                         return Some(Frame::Error(FrameError::LiteralTooLarge {
                             tag,
                             length: ann.length,
-                            limit: self.config.max_literal,
+                            limit,
                             synchronizing: waits,
                         }));
                     }
@@ -684,6 +701,29 @@ mod tests {
             frames[1],
             Frame::Message(Bytes::from_static(b"A2 NOOP\r\n"))
         );
+        assert_eq!(frames.len(), 2);
+    }
+
+    #[test]
+    fn literal_minus_limits_non_synchronizing_literals() {
+        let cfg = FramerConfig::new(Role::Server).max_nonsync_literal(Some(4));
+        let mut f = Framer::new(cfg);
+        f.handle_input(b"A1 LOGIN {4+}\r\nabcd {5+}\r\nabcde\r\nA2 LOGIN {5}\r\n");
+        let frames = all(&mut f);
+        assert!(matches!(
+            &frames[0],
+            Frame::Error(FrameError::LiteralTooLarge {
+                limit: 4,
+                length: 5,
+                synchronizing: false,
+                ..
+            })
+        ));
+        // A synchronizing literal of the same size is fine.
+        assert!(matches!(
+            &frames[1],
+            Frame::LiteralRequest { length: 5, .. }
+        ));
         assert_eq!(frames.len(), 2);
     }
 

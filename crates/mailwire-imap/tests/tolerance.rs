@@ -269,3 +269,22 @@ fn nesting_is_bounded() {
     );
     assert!(parse::response(&Bytes::from(deep)).is_err());
 }
+
+#[test]
+fn unknown_esearch_items_are_kept() {
+    let s = "* ESEARCH (TAG \"a1\") UID MIN+ 5 X-RANGE (1 2) COUNT 3\r\n";
+    let Response::Data(Data::ESearch { uid, items, .. }) = response(s) else {
+        panic!()
+    };
+    assert!(uid);
+    assert!(
+        matches!(&items[0], ESearchItem::Other(a, ExtensionValue::Number(5)) if a.as_str() == "MIN+")
+    );
+    assert!(
+        matches!(&items[1], ESearchItem::Other(a, ExtensionValue::List(l)) if a.as_str() == "X-RANGE" && l.len() == 2)
+    );
+    assert_eq!(items[2], ESearchItem::Count(3));
+    let mut out = Vec::new();
+    response(s).encode_into(&mut out);
+    assert_eq!(out, s.as_bytes());
+}

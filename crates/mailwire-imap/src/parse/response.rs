@@ -424,15 +424,17 @@ fn esearch(p: &mut P<'_>) -> R<Data> {
         p.pos += 1;
         let at = p.pos;
         let kw = p.kw();
-        if kw.as_slice() == b"UID" && items.is_empty() && !uid {
+        // A keyword that is only the start of a longer atom is an unknown item.
+        let whole = !p.peek().is_some_and(is_atom_char);
+        if whole && kw.as_slice() == b"UID" && items.is_empty() && !uid {
             uid = true;
             continue;
         }
-        if p.peek() != Some(b' ') {
-            return p.fail("a space");
+        let known = if whole { kw.as_slice() } else { b"" };
+        if whole {
+            p.sp()?;
         }
-        p.pos += 1;
-        items.push(match kw.as_slice() {
+        items.push(match known {
             b"MIN" => ESearchItem::Min(p.nz_number()?),
             b"MAX" => ESearchItem::Max(p.nz_number()?),
             b"ALL" => ESearchItem::All(p.sequence_set()?),

@@ -202,6 +202,8 @@ pub enum Code {
     UseAttr,
     /// `UNKNOWN-CTE` (RFC 3516).
     UnknownCte,
+    /// `TOOBIG` (RFC 4469, RFC 7888).
+    TooBig,
     /// Any other code, kept with its data.
     Other(Atom, Option<CodeData>),
 }
@@ -237,6 +239,7 @@ pub(crate) const SIMPLE_CODES: &[(Code, &str)] = &[
     (Code::HasChildren, "HASCHILDREN"),
     (Code::UseAttr, "USEATTR"),
     (Code::UnknownCte, "UNKNOWN-CTE"),
+    (Code::TooBig, "TOOBIG"),
 ];
 
 /// A capability (RFC 3501 `capability`). Unknown ones are kept as [`Capability::Other`].
