@@ -306,46 +306,50 @@ impl Capability {
     where
         P: Iterator<Item = &'a str> + Clone,
     {
-        let kw = keyword.as_bytes();
-        if kw
-            .get(..5)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"AUTH="))
-        {
+        // Known keywords are at most 19 bytes: upper-case into a stack buffer once, then
+        // match byte strings (which the compiler turns into a few word compares).
+        let mut buf = [0u8; 20];
+        let upper = buf.get_mut(..keyword.len().min(20))?;
+        for (u, b) in upper.iter_mut().zip(keyword.bytes()) {
+            *u = b.to_ascii_uppercase();
+        }
+        let upper: &[u8] = upper;
+        if upper.starts_with(b"AUTH=") {
             let first = keyword.get(5..).filter(|m| !m.is_empty());
             return mechanisms(first.into_iter().chain(params)).map(Capability::AuthLegacy);
         }
-        let upper = |s: &str| kw.eq_ignore_ascii_case(s.as_bytes());
-        if upper("SIZE") {
-            return match (params.next(), params.next()) {
-                (None, _) => Some(Capability::Size(None)),
-                // Digits only: `u64::from_str` would also take a leading `+`.
-                (Some(n), None) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                    n.parse().ok().map(|n| Capability::Size(Some(n)))
-                }
-                _ => None,
-            };
+        if keyword.len() > 19 {
+            return None;
         }
-        if upper("AUTH") {
-            return mechanisms(params).map(Capability::Auth);
-        }
-        let no_params = |cap: Capability| params.clone().next().is_none().then_some(cap);
-        let cap = match kw.len() {
-            3 if upper("DSN") => Capability::Dsn,
-            4 if upper("VRFY") => Capability::Vrfy,
-            4 if upper("EXPN") => Capability::Expn,
-            4 if upper("ETRN") => Capability::Etrn,
-            4 if upper("HELP") => Capability::Help,
-            8 if upper("CHUNKING") => Capability::Chunking,
-            8 if upper("8BITMIME") => Capability::EightBitMime,
-            8 if upper("SMTPUTF8") => Capability::SmtpUtf8,
-            8 if upper("STARTTLS") => Capability::StartTls,
-            10 if upper("PIPELINING") => Capability::Pipelining,
-            10 if upper("BINARYMIME") => Capability::BinaryMime,
-            10 if upper("REQUIRETLS") => Capability::RequireTls,
-            19 if upper("ENHANCEDSTATUSCODES") => Capability::EnhancedStatusCodes,
+        let cap = match upper {
+            b"SIZE" => {
+                return match (params.next(), params.next()) {
+                    (None, _) => Some(Capability::Size(None)),
+                    // Digits only: `u64::from_str` would also take a leading `+`.
+                    (Some(n), None) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                        n.parse().ok().map(|n| Capability::Size(Some(n)))
+                    }
+                    _ => None,
+                };
+            }
+            b"AUTH" => return mechanisms(params).map(Capability::Auth),
+            b"DSN" => Capability::Dsn,
+            b"VRFY" => Capability::Vrfy,
+            b"EXPN" => Capability::Expn,
+            b"ETRN" => Capability::Etrn,
+            b"HELP" => Capability::Help,
+            b"CHUNKING" => Capability::Chunking,
+            b"8BITMIME" => Capability::EightBitMime,
+            b"SMTPUTF8" => Capability::SmtpUtf8,
+            b"STARTTLS" => Capability::StartTls,
+            b"PIPELINING" => Capability::Pipelining,
+            b"BINARYMIME" => Capability::BinaryMime,
+            b"REQUIRETLS" => Capability::RequireTls,
+            b"ENHANCEDSTATUSCODES" => Capability::EnhancedStatusCodes,
             _ => return None,
         };
-        no_params(cap)
+        // These take no parameters.
+        params.next().is_none().then_some(cap)
     }
 
     /// The keyword (upper case for the typed variants; `AUTH` for both AUTH forms).
