@@ -11,13 +11,19 @@
 //! | `smtp` | `mailwire-smtp` | `smtp` |
 //! | `mime` | `mailwire-mime` | `mime` |
 //! | `imap` | `mailwire-imap` | `imap` |
+//! | `tokio` | `mailwire-tokio` | `tokio` |
+//! | `maildir` | `mailwire-maildir` | `maildir` |
 //!
 //! Each protocol crate documents its driving loop at its top.
 
 pub use mailwire_core as core;
 #[cfg(feature = "imap")]
 pub use mailwire_imap as imap;
+#[cfg(feature = "maildir")]
+pub use mailwire_maildir as maildir;
 #[cfg(feature = "mime")]
 pub use mailwire_mime as mime;
 #[cfg(feature = "smtp")]
 pub use mailwire_smtp as smtp;
+#[cfg(feature = "tokio")]
+pub use mailwire_tokio as tokio;

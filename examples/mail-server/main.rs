@@ -1,0 +1,306 @@
+//! `mail-server`: takes mail by SMTP and keeps it in a Maildir per user.
+//!
+//! ```text
+//! cargo run --release --example mail-server
+//! ```
+//!
+//! With no flags: SMTP on 127.0.0.1:2525, a Maildir++ per user under `./mail-data`, the
+//! domain `localhost`, and a user `demo` with password `demo` (with a warning; the server
+//! refuses to bind a non-loopback address while that default user exists). See `--help`.
+//!
+//! A message answered with `250` is on disk, fsynced, before the `250` is sent. Ctrl-C
+//! stops accepting connections and lets open sessions finish.
+
+mod received;
+mod smtp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use mailwire_core::Secret;
+use mailwire_core::sasl::Mechanism;
+use mailwire_maildir::MailStore;
+use mailwire_smtp::server::ServerConfig;
+use mailwire_smtp::types::EhloDomain;
+use mailwire_tokio::rustls;
+use mailwire_tokio::{ServeOptions, Shutdown, serve};
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+/// Command-line flags.
+#[derive(Parser, Debug)]
+#[command(
+    name = "mail-server",
+    about = "Takes mail by SMTP and keeps it in a Maildir per user"
+)]
+struct Args {
+    /// The data directory: one Maildir++ per user, DATA/<user>/.
+    #[arg(long, value_name = "DIR", default_value = "./mail-data")]
+    data: PathBuf,
+    /// The SMTP listener (STARTTLS offered).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
+    smtp: SocketAddr,
+    /// An SMTP listener with implicit TLS (port 465 style).
+    #[arg(long, value_name = "ADDR")]
+    smtps: Option<SocketAddr>,
+    /// The mail domain: recipients user@DOMAIN are local.
+    #[arg(long, value_name = "NAME", default_value = "localhost")]
+    domain: String,
+    /// The name this server gives in greetings and Received: headers (default: the domain).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// A user and password (repeatable). Without any, a user demo:demo is made.
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    users: Vec<String>,
+    /// A PEM certificate chain for STARTTLS and implicit TLS (otherwise a self-signed
+    /// certificate is made at start).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The largest message accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 50 * 1024 * 1024)]
+    max_message_size: u64,
+    /// The most connections served at once per listener; more get 421.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+    /// The most recipients per message; more get 452.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_recipients: usize,
+    /// Bad commands tolerated before 421 and close.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_errors: u32,
+    /// The longest command line in bytes (CRLF not counted).
+    #[arg(long, value_name = "BYTES", default_value_t = 4094)]
+    max_line_length: usize,
+    /// How long to wait for a command (e.g. 300s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    command_timeout: Duration,
+    /// How long to wait for more message data.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    data_timeout: Duration,
+    /// Accept messages and throw them away instead of storing them (for benchmarks).
+    #[arg(long)]
+    discard: bool,
+}
+
+/// Parses `300`, `300s`, `5m`, `2h`, `1d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?}"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("unknown unit in {text:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// What every session shares.
+pub(crate) struct App {
+    pub(crate) store: MailStore,
+    pub(crate) users: HashMap<String, Secret<String>>,
+    pub(crate) domain: String,
+    pub(crate) hostname: String,
+    pub(crate) discard: bool,
+}
+
+impl App {
+    /// The user a local part names (case-insensitively), if any.
+    pub(crate) fn user(&self, local_part: &str) -> Option<&str> {
+        self.users
+            .keys()
+            .find(|u| u.eq_ignore_ascii_case(local_part))
+            .map(String::as_str)
+    }
+
+    /// Where mail for `<postmaster>` goes: a user called postmaster, else the first user.
+    pub(crate) fn postmaster(&self) -> Option<&str> {
+        self.user("postmaster")
+            .or_else(|| self.users.keys().min().map(String::as_str))
+    }
+
+    pub(crate) fn password_of(&self, user: &str) -> Option<&str> {
+        self.users.get(user).map(|p| p.expose().as_str())
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(message) = runtime.block_on(run(args)) {
+        error!("{message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let mut users = HashMap::new();
+    for spec in &args.users {
+        let (name, password) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("--user {spec:?}: write NAME:PASSWORD"))?;
+        mailwire_maildir::validate_user_name(name).map_err(|e| format!("--user {name:?}: {e}"))?;
+        users.insert(name.to_owned(), Secret::new(password.to_owned()));
+    }
+    let default_user = users.is_empty();
+    let listeners: Vec<SocketAddr> = std::iter::once(args.smtp).chain(args.smtps).collect();
+    if default_user {
+        warn!("no --user given: made the user demo with password demo; do not expose this server");
+        if let Some(addr) = listeners.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(format!(
+                "refusing to listen on {addr} while the default user demo:demo exists; give --user"
+            ));
+        }
+        users.insert("demo".into(), Secret::new("demo".into()));
+    }
+    let hostname = args.hostname.clone().unwrap_or_else(|| args.domain.clone());
+    let ehlo_name = EhloDomain::new(&hostname).map_err(|e| format!("--hostname: {e}"))?;
+
+    let store = MailStore::open(&args.data).map_err(|e| {
+        format!(
+            "cannot open the data directory {}: {e}",
+            args.data.display()
+        )
+    })?;
+    match store.clean_tmp(std::time::SystemTime::now()) {
+        Ok(0) => {}
+        Ok(n) => info!(removed = n, "removed stale files from tmp/"),
+        Err(e) => warn!("cleaning tmp/ failed: {e}"),
+    }
+    let tls = tls_config(&args, &hostname)?;
+
+    let mut config = ServerConfig::new(ehlo_name);
+    config.max_message_size = Some(args.max_message_size);
+    config.max_recipients = args.max_recipients;
+    config.max_errors = args.max_errors;
+    config.max_line_len = args.max_line_length;
+    config.command_timeout = args.command_timeout;
+    config.data_timeout = args.data_timeout;
+    config.starttls = true;
+    config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
+    // Passwords in the clear only where nobody can listen in: a loopback-only server.
+    config.allow_plaintext_auth = listeners.iter().all(|a| a.ip().is_loopback());
+    let config = Arc::new(config);
+
+    let app = Arc::new(App {
+        store,
+        users,
+        domain: args.domain.clone(),
+        hostname,
+        discard: args.discard,
+    });
+    if args.discard {
+        warn!("--discard: messages are accepted and thrown away");
+    }
+
+    let shutdown = Shutdown::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("shutting down: no new connections; open sessions may finish");
+            shutdown.trigger();
+        });
+    }
+
+    let mut tasks = Vec::new();
+    let mut options = ServeOptions::default();
+    options.max_connections = args.max_connections;
+    options.shutdown_grace = Duration::from_secs(5);
+    {
+        let listener = TcpListener::bind(args.smtp)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.smtp))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        info!("SMTP listening on {bound} (STARTTLS offered)");
+        let mut options = options.clone();
+        options.name = "smtp".into();
+        options.starttls = Some(tls.clone());
+        let service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            service,
+            options,
+            shutdown.triggered(),
+        )));
+    }
+    if let Some(addr) = args.smtps {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        info!("SMTPS listening on {bound} (implicit TLS)");
+        let mut options = options.clone();
+        options.name = "smtps".into();
+        options.implicit_tls = Some(tls.clone());
+        let service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            service,
+            options,
+            shutdown.triggered(),
+        )));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// The TLS configuration from --tls-cert/--tls-key, or a self-signed certificate made now
+/// (its PEM is written to DATA/selfsigned-cert.pem so that clients can be told to trust it).
+fn tls_config(args: &Args, hostname: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return mailwire_tokio::tls::server_config_from_pem_files(cert, key)
+            .map_err(|e| format!("--tls-cert/--tls-key: {e}"));
+    }
+    let mut names = vec![hostname.to_owned(), "localhost".to_owned()];
+    names.push("127.0.0.1".to_owned());
+    names.dedup();
+    let made = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
+    let pem_path = args.data.join("selfsigned-cert.pem");
+    if let Err(e) = std::fs::write(&pem_path, made.cert.pem()) {
+        warn!("cannot write {}: {e}", pem_path.display());
+    }
+    info!(
+        cert = %pem_path.display(),
+        "made a self-signed certificate for STARTTLS and implicit TLS"
+    );
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(rustls_pki_types::PrivatePkcs8KeyDer::from(
+        made.key_pair.serialize_der(),
+    ));
+    mailwire_tokio::tls::server_config(vec![made.cert.der().clone()], key)
+        .map_err(|e| format!("TLS configuration: {e}"))
+}

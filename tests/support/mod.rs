@@ -1,0 +1,306 @@
+//! Shared by the end-to-end tests: starting the example server on free loopback ports,
+//! finding real programs, temporary directories, and waiting for ports.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a test that needs `program` may run. Without the program it is skipped with a
+/// printed reason, unless `MAILWIRE_INTEROP` is set (CI): then the test fails.
+pub(crate) fn have_program(program: &str) -> bool {
+    let found = which(program).is_some();
+    if !found {
+        if std::env::var_os("MAILWIRE_INTEROP").is_some() {
+            panic!(
+                "{program} is not installed, and MAILWIRE_INTEROP is set: run .ci/install-peers"
+            );
+        }
+        eprintln!("SKIPPED: {program} is not installed (set MAILWIRE_INTEROP=1 to make this fail)");
+    }
+    found
+}
+
+/// The full path of `program` on PATH (or in /usr/sbin, where Debian puts daemons).
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A free port on 127.0.0.1 (bound, read, released).
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Waits until something accepts connections on `addr`.
+pub(crate) fn wait_for_port(addr: SocketAddr, timeout: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on {addr} after {timeout:?}");
+}
+
+/// A temporary directory removed on drop.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "mailwire-{tag}-{}-{n}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temp dir");
+        TempDir(dir)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The path of an example binary built by `cargo test` (target/<profile>/examples/NAME).
+pub(crate) fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join("examples").join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: cargo test builds examples; run `cargo build --examples`",
+        bin.display()
+    );
+    bin
+}
+
+/// A running example `mail-server`, killed on drop.
+pub(crate) struct MailServer {
+    pub(crate) child: Child,
+    pub(crate) smtp: SocketAddr,
+    pub(crate) smtps: SocketAddr,
+    pub(crate) data: TempDir,
+    pub(crate) log: PathBuf,
+}
+
+impl MailServer {
+    /// Starts the server with users `alice:secret` and `bob:secret` on domain
+    /// `example.test`, SMTP and SMTPS on free ports, plus `extra` arguments.
+    pub(crate) fn start(extra: &[&str]) -> MailServer {
+        let data = TempDir::new("server");
+        let log = data.path().join("server.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        // Port 0: the server picks free ports and logs them, so that tests running at
+        // once never race for a port.
+        let mut args: Vec<String> = vec![
+            "--data".into(),
+            data.path().join("mail").display().to_string(),
+            "--smtp".into(),
+            "127.0.0.1:0".into(),
+            "--smtps".into(),
+            "127.0.0.1:0".into(),
+            "--domain".into(),
+            "example.test".into(),
+            "--user".into(),
+            "alice:secret".into(),
+            "--user".into(),
+            "bob:secret".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = Command::new(example_bin("mail-server"))
+            .args(&args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start mail-server");
+        let start = Instant::now();
+        let (smtp, smtps) = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let find = |label: &str| -> Option<SocketAddr> {
+                let at = text.find(label)? + label.len();
+                text[at..].split_whitespace().next()?.parse().ok()
+            };
+            if let (Some(smtp), Some(smtps)) =
+                (find("SMTP listening on "), find("SMTPS listening on "))
+            {
+                break (smtp, smtps);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("mail-server exited with {status}:\n{text}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "mail-server did not start:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        wait_for_port(smtp, Duration::from_secs(20));
+        wait_for_port(smtps, Duration::from_secs(20));
+        MailServer {
+            child,
+            smtp,
+            smtps,
+            data,
+            log,
+        }
+    }
+
+    /// The Maildir of `user`.
+    pub(crate) fn maildir(&self, user: &str) -> PathBuf {
+        self.data.path().join("mail").join(user)
+    }
+
+    /// The messages in `user`'s `new/`, sorted by file name.
+    pub(crate) fn new_messages(&self, user: &str) -> Vec<Vec<u8>> {
+        messages_in(&self.maildir(user).join("new"))
+    }
+
+    /// Waits until `user` has `count` messages in `new/`, and returns them.
+    pub(crate) fn wait_for_messages(&self, user: &str, count: usize) -> Vec<Vec<u8>> {
+        let start = Instant::now();
+        loop {
+            let messages = self.new_messages(user);
+            if messages.len() >= count || start.elapsed() > Duration::from_secs(30) {
+                return messages;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The files of a directory, sorted by name.
+pub(crate) fn messages_in(dir: &Path) -> Vec<Vec<u8>> {
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => return Vec::new(),
+    };
+    names.sort();
+    names
+        .iter()
+        .map(|p| std::fs::read(p).expect("read a message"))
+        .collect()
+}
+
+/// Strips the `Received:` header(s) the server adds at the top, for comparing bodies.
+pub(crate) fn without_received(message: &[u8]) -> &[u8] {
+    let mut rest = message;
+    while rest.starts_with(b"Received:") {
+        // A folded header: continuation lines start with space or tab.
+        let mut end = 0;
+        loop {
+            let Some(lf) = rest[end..].iter().position(|&b| b == b'\n') else {
+                return &[];
+            };
+            end += lf + 1;
+            if !matches!(rest.get(end), Some(b' ' | b'\t')) {
+                break;
+            }
+        }
+        rest = &rest[end..];
+    }
+    rest
+}
+
+/// Runs a Python 3 script; panics with its output unless it exits 0.
+pub(crate) fn python(script: &str, args: &[&str]) -> String {
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python3 failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// A line-oriented SMTP conversation over a plain socket, for tests that need exact bytes.
+pub(crate) struct RawSmtp {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl RawSmtp {
+    pub(crate) fn connect(addr: SocketAddr) -> RawSmtp {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let writer = stream.try_clone().unwrap();
+        RawSmtp {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// Writes, reporting failure (the server may have closed) instead of panicking.
+    pub(crate) fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.writer.write_all(bytes).is_ok()
+    }
+
+    /// Reads one whole reply (all its lines) and returns it.
+    pub(crate) fn reply(&mut self) -> String {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("read a reply line");
+            assert!(n > 0, "connection closed; got so far: {text:?}");
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return text;
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns what came.
+    pub(crate) fn rest(&mut self) -> String {
+        let mut rest = String::new();
+        let _ = self.reader.read_to_string(&mut rest);
+        rest
+    }
+}
