@@ -94,10 +94,13 @@ fn resp_text(p: &mut P<'_>) -> R<(Option<Code>, Text)> {
 
 fn code(p: &mut P<'_>) -> R<Code> {
     let start = p.pos;
-    if let Ok(c) = known_code(p)
-        && p.peek() == Some(b']')
-    {
-        return Ok(c);
+    if let Ok(c) = known_code(p) {
+        while p.peek() == Some(b' ') {
+            p.pos += 1;
+        }
+        if p.peek() == Some(b']') {
+            return Ok(c);
+        }
     }
     // Unknown, or a known code with data it should not have: kept as it is.
     p.pos = start;
@@ -112,6 +115,16 @@ fn code(p: &mut P<'_>) -> R<Code> {
     } else {
         None
     };
+    if data.is_none() {
+        // `[BADCHARSET ]`: the name alone is a known code; keep it as that.
+        let alone = Bytes::from([name.as_bytes(), b"]"].concat());
+        let mut q = P::new(&alone);
+        if let Ok(c) = known_code(&mut q) {
+            if q.peek() == Some(b']') {
+                return Ok(c);
+            }
+        }
+    }
     Ok(Code::Other(name, data))
 }
 
