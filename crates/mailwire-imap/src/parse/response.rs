@@ -119,10 +119,10 @@ fn code(p: &mut P<'_>) -> R<Code> {
         // `[BADCHARSET ]`: the name alone is a known code; keep it as that.
         let alone = Bytes::from([name.as_bytes(), b"]"].concat());
         let mut q = P::new(&alone);
-        if let Ok(c) = known_code(&mut q) {
-            if q.peek() == Some(b']') {
-                return Ok(c);
-            }
+        if let Ok(c) = known_code(&mut q)
+            && q.peek() == Some(b']')
+        {
+            return Ok(c);
         }
     }
     Ok(Code::Other(name, data))
