@@ -36,6 +36,12 @@ const BUFFER_SIZE: usize = 64 * 1024;
 ///
 /// A message for several local recipients is written once and committed to all of their
 /// maildirs with [`commit_all`](Self::commit_all) or [`commit_each`](Self::commit_each).
+/// The copies are hard links to one file: they share its owner and mode (0600), which
+/// suits a server where one system user owns every virtual user's mail.
+///
+/// From an async server: a `Delivery` is `Send`. Its writes go to a 64 KiB buffer and
+/// only touch the disk when it fills, but `begin_delivery` and `commit` (which waits for
+/// fsync) block: run them, or the whole delivery, in `spawn_blocking`.
 ///
 /// ```
 /// # use std::io::Write;
@@ -61,6 +67,9 @@ pub struct Delivery {
     size: u64,
     virtual_size: u64,
     last_was_cr: bool,
+    /// Set when a write or flush failed: the file may lack bytes, so it must not be
+    /// committed.
+    write_failed: bool,
     /// Set when the file in `tmp/` is gone for good (committed or aborted).
     finished: bool,
 }
@@ -96,6 +105,7 @@ impl Delivery {
                         size: 0,
                         virtual_size: 0,
                         last_was_cr: false,
+                        write_failed: false,
                         finished: false,
                     });
                 }
@@ -121,13 +131,35 @@ impl Delivery {
         self.size
     }
 
-    /// Flushes the buffer, fsyncs and closes the file in `tmp/`.
+    /// Flushes the buffer, fsyncs and closes the file in `tmp/`, and checks that it holds
+    /// exactly the bytes written. Refuses when an earlier write failed (the caller may
+    /// have ignored that error; the file could lack bytes).
     fn finish_file(&mut self) -> Result<(), MaildirError> {
+        let failed = |what: String| MaildirError::Io {
+            op: "write",
+            path: self.tmp_path.clone(),
+            source: io::Error::other(what),
+        };
+        if self.write_failed {
+            return Err(failed(
+                "an earlier write to this delivery failed".to_owned(),
+            ));
+        }
         if let Some(writer) = self.writer.take() {
             let file = writer
                 .into_inner()
                 .map_err(|e| io_err("write", &self.tmp_path)(e.into_error()))?;
             file.sync_all().map_err(io_err("fsync", &self.tmp_path))?;
+            let on_disk = file
+                .metadata()
+                .map_err(io_err("stat", &self.tmp_path))?
+                .len();
+            if on_disk != self.size {
+                return Err(failed(format!(
+                    "the file holds {on_disk} bytes, {} were written",
+                    self.size
+                )));
+            }
         }
         Ok(())
     }
@@ -294,7 +326,12 @@ impl Write for Delivery {
             .writer
             .as_mut()
             .ok_or_else(|| io::Error::other("the delivery's file is already closed"))?;
-        let written = writer.write(buf)?;
+        let written = writer.write(buf).inspect_err(|e| {
+            // `Interrupted` means nothing was written; the caller simply retries.
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.write_failed = true;
+            }
+        })?;
         // `write` never reports more than it was given; `get` keeps that a non-panic.
         let accepted = buf.get(..written).unwrap_or(buf);
         self.size += accepted.len() as u64;
@@ -304,7 +341,11 @@ impl Write for Delivery {
 
     fn flush(&mut self) -> io::Result<()> {
         match self.writer.as_mut() {
-            Some(writer) => writer.flush(),
+            Some(writer) => writer.flush().inspect_err(|e| {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.write_failed = true;
+                }
+            }),
             None => Ok(()),
         }
     }
@@ -371,4 +412,49 @@ fn publish(
         }
     }
     Err(MaildirError::NameCollision(new_dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "mailwire-maildir-unit-{tag}-{}-{}",
+            std::process::id(),
+            unique_base("x")
+        ))
+    }
+
+    #[test]
+    fn a_delivery_whose_write_failed_is_never_committed() {
+        let dir = scratch("write-failed");
+        let maildir = Maildir::open(&dir).unwrap();
+        let mut delivery = maildir.begin_delivery().unwrap();
+        delivery.write_all(b"Subject: half\r\n").unwrap();
+        // As if the disk had filled up and the caller ignored the error.
+        delivery.write_failed = true;
+        let tmp = delivery.tmp_path().to_path_buf();
+        let err = delivery.commit().unwrap_err();
+        assert!(err.to_string().contains("earlier write"), "{err}");
+        assert!(!tmp.exists());
+        assert!(maildir.list().unwrap().is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_size_mismatch_is_never_committed() {
+        let dir = scratch("size-mismatch");
+        let maildir = Maildir::open(&dir).unwrap();
+        let mut delivery = maildir.begin_delivery().unwrap();
+        delivery.write_all(b"Subject: x\r\n").unwrap();
+        // As if the accounting had missed bytes.
+        delivery.size += 1;
+        let results = delivery.commit_each(&[&maildir]);
+        assert_eq!(results.len(), 2);
+        assert!(results.iter().all(Result::is_err));
+        assert!(maildir.list().unwrap().is_empty());
+        assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

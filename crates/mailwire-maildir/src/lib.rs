@@ -81,6 +81,8 @@
 mod delivery;
 mod error;
 mod flags;
+#[doc(hidden)]
+pub mod fuzzing;
 mod maildir;
 mod name;
 mod store;

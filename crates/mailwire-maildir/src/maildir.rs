@@ -107,25 +107,27 @@ impl MessageEntry {
     }
 }
 
-/// Creates a directory with mode 0700 and makes its entry durable in its parent;
-/// succeeds when it already exists as a directory. Missing ancestors are created too.
-pub(crate) fn ensure_dir(path: &Path) -> Result<bool, MaildirError> {
+/// Creates a directory with mode 0700, missing ancestors too, and makes each new entry
+/// durable in its parent (fsync); succeeds when it already exists as a directory.
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), MaildirError> {
     if path.is_dir() {
-        return Ok(false);
+        return Ok(());
     }
-    match fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
     {
+        ensure_dir(parent)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => return Ok(false),
+        // Another thread or process created it meanwhile.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => return Ok(()),
         Err(e) => return Err(io_err("create directory", path)(e)),
     }
-    if let Some(parent) = path.parent() {
-        sync_dir(parent)?;
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
+        _ => sync_dir(Path::new(".")),
     }
-    Ok(true)
 }
 
 /// Makes the entries of a directory (renames, links, new files) durable.

@@ -325,3 +325,13 @@ fn commit_fails_cleanly_when_new_is_gone() {
         "tmp file left behind"
     );
 }
+
+#[test]
+fn types_can_move_to_a_blocking_thread() {
+    fn send_and_sync<T: Send + Sync + 'static>() {}
+    send_and_sync::<mailwire_maildir::Delivery>();
+    send_and_sync::<Maildir>();
+    send_and_sync::<mailwire_maildir::MailStore>();
+    send_and_sync::<mailwire_maildir::MessageEntry>();
+    send_and_sync::<MaildirError>();
+}
