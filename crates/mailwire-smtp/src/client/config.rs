@@ -25,8 +25,10 @@ pub enum TlsPolicy {
     Implicit,
 }
 
-/// How long the client waits, per RFC 5321 section 4.5.3.2. Every default is the RFC's.
+/// How long the client waits, per RFC 5321 section 4.5.3.2. Every default is the RFC's;
+/// start from [`Timeouts::default`] and change the fields you need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// Waiting for the `220` greeting. Default 5 minutes (4.5.3.2.1).
     pub greeting: Duration,
