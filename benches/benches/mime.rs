@@ -1,6 +1,9 @@
 //! mailwire-mime against mail-builder and lettre (build + serialize the same
 //! messages) and against mail-parser (parse + IMAP views vs a plain parse).
 
+// `criterion_group!` generates a public function without documentation.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 
 struct Case {
