@@ -327,7 +327,13 @@ impl<'a> P<'a> {
         self.byte(b'"', "'\"'")?;
         let start = self.pos;
         let rest = self.rest();
-        let mut i = 0;
+        // Fast path: find the closing quote or the first backslash with SIMD, then check
+        // the content for the three bytes a quoted string cannot hold.
+        let mut i = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        if let Some(bad) = memchr::memchr3(b'\r', b'\n', 0, &rest[..i]) {
+            self.pos = start + bad;
+            return self.fail("a quoted character");
+        }
         let mut escaped = false;
         loop {
             match rest.get(i) {
@@ -376,7 +382,6 @@ impl<'a> P<'a> {
     pub(crate) fn literal(&mut self, allow_binary: bool) -> R<Literal> {
         let binary = allow_binary && self.eat(b'~');
         self.byte(b'{', "'{'")?;
-        let start = self.pos;
         let n = self.number()? as usize;
         let mode = if self.eat(b'+') {
             LiteralMode::NonSync
@@ -398,7 +403,6 @@ impl<'a> P<'a> {
             self.pos += at;
             return self.fail("a literal without NUL");
         }
-        let _ = start;
         self.pos += n;
         Ok(Literal::unchecked(self.bytes(data), mode, binary))
     }
