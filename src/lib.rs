@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | (always) | [`mailwire-core`](mailwire_core) | [`core`] |
 //! | `smtp` | `mailwire-smtp` | `smtp` |
+//! | `pop3` | `mailwire-pop3` | `pop3` |
 //! | `mime` | `mailwire-mime` | `mime` |
 //! | `imap` | `mailwire-imap` | `imap` |
 //! | `tokio` | `mailwire-tokio` | `tokio` |
@@ -23,6 +24,8 @@ pub use mailwire_imap as imap;
 pub use mailwire_maildir as maildir;
 #[cfg(feature = "mime")]
 pub use mailwire_mime as mime;
+#[cfg(feature = "pop3")]
+pub use mailwire_pop3 as pop3;
 #[cfg(feature = "smtp")]
 pub use mailwire_smtp as smtp;
 #[cfg(feature = "tokio")]

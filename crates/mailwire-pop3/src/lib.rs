@@ -1,0 +1,1 @@
+//! mailwire-pop3 (being written)
