@@ -149,6 +149,31 @@ fn literal_examples() {
         if l.ends_with(b"{310}\r\n") && end == b"\r\n")
     );
 
+    // The same APPEND for a server with LITERAL+, and with LITERAL-.
+    use mailwire_imap::encode::LiteralPolicy;
+    let plus = cmd.encode_with(LiteralPolicy::NonSync);
+    assert!(!plus.has_sync_literal());
+    assert_eq!(plus.to_vec(), wire.replace("{310}", "{310+}").as_bytes());
+    assert!(
+        !cmd.encode_with(LiteralPolicy::LiteralMinus)
+            .has_sync_literal()
+    );
+    let big = Command::new(
+        cmd.tag.clone(),
+        CommandBody::Append {
+            mailbox: mailbox.clone(),
+            flags: None,
+            date: None,
+            message: Literal::new(vec![b'x'; 4097], LiteralMode::NonSync).unwrap(),
+            utf8: false,
+        },
+    );
+    assert!(
+        big.encode_with(LiteralPolicy::LiteralMinus)
+            .has_sync_literal()
+    );
+    assert!(!big.encode().has_sync_literal());
+
     // RFC 3501 6.4.4: SEARCH with a literal argument.
     let wire = b"A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n";
     let cmd = parse::command(&framed(Role::Server, wire)).unwrap();

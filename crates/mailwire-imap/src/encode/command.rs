@@ -2,15 +2,20 @@
 
 use base64::Engine as _;
 
-use super::{Enc, Encoded, W, id_params, section_binary};
+use super::{Enc, Encoded, LiteralPolicy, W, id_params, section_binary};
 use crate::types::*;
 
 impl Command {
     /// The command as fragments: a client writes each [`Fragment::Line`](super::Fragment),
     /// and waits for `+` before each synchronizing [`Fragment::Literal`](super::Fragment).
     pub fn encode(&self) -> Encoded {
+        self.encode_with(LiteralPolicy::AsIs)
+    }
+    /// Like [`Command::encode`], announcing literals as `policy` says (for example
+    /// [`LiteralPolicy::NonSync`] when the server advertises `LITERAL+`).
+    pub fn encode_with(&self, policy: LiteralPolicy) -> Encoded {
         let mut buf = Vec::new();
-        let mut w = W::fragmented(&mut buf);
+        let mut w = W::fragmented(&mut buf, policy);
         self.enc(&mut w);
         w.finish()
     }

@@ -80,20 +80,53 @@ impl IntoIterator for Encoded {
     }
 }
 
+/// How a client announces literals, given what the server supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LiteralPolicy {
+    /// As each [`Literal`] says ([`Literal::mode`]).
+    #[default]
+    AsIs,
+    /// Every literal non-synchronizing (`{n+}`): the server advertises `LITERAL+`.
+    NonSync,
+    /// Non-synchronizing up to 4096 bytes, synchronizing above: the server advertises
+    /// `LITERAL-` (RFC 7888).
+    LiteralMinus,
+    /// Every literal synchronizing (`{n}`): the server advertises neither.
+    Sync,
+}
+
+impl LiteralPolicy {
+    fn mode(self, l: &Literal) -> LiteralMode {
+        match self {
+            LiteralPolicy::AsIs => l.mode(),
+            LiteralPolicy::NonSync => LiteralMode::NonSync,
+            LiteralPolicy::LiteralMinus if l.data().len() <= 4096 => LiteralMode::NonSync,
+            LiteralPolicy::LiteralMinus | LiteralPolicy::Sync => LiteralMode::Sync,
+        }
+    }
+}
+
 /// The output of an encoder: one buffer, or fragments split at literals.
 pub(crate) struct W<'a> {
     buf: &'a mut Vec<u8>,
     frags: Option<Vec<Fragment>>,
+    policy: LiteralPolicy,
 }
 
 impl<'a> W<'a> {
     pub(crate) fn flat(buf: &'a mut Vec<u8>) -> W<'a> {
-        W { buf, frags: None }
+        W {
+            buf,
+            frags: None,
+            policy: LiteralPolicy::AsIs,
+        }
     }
-    pub(crate) fn fragmented(buf: &'a mut Vec<u8>) -> W<'a> {
+    pub(crate) fn fragmented(buf: &'a mut Vec<u8>, policy: LiteralPolicy) -> W<'a> {
         W {
             buf,
             frags: Some(Vec::new()),
+            policy,
         }
     }
     pub(crate) fn finish(self) -> Encoded {
@@ -147,7 +180,8 @@ impl<'a> W<'a> {
         }
         self.buf.push(b'{');
         self.num(l.data().len() as u64);
-        if l.mode() == LiteralMode::NonSync {
+        let mode = self.policy.mode(l);
+        if mode == LiteralMode::NonSync {
             self.buf.push(b'+');
         }
         self.buf.extend_from_slice(b"}\r\n");
@@ -156,7 +190,7 @@ impl<'a> W<'a> {
                 frags.push(Fragment::Line(std::mem::take(self.buf)));
                 frags.push(Fragment::Literal {
                     data: l.data().clone(),
-                    mode: l.mode(),
+                    mode,
                 });
             }
             None => self.buf.extend_from_slice(l.data()),

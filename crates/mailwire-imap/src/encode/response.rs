@@ -7,7 +7,7 @@ impl Response {
     /// The response as fragments (literal data shared, not copied).
     pub fn encode(&self) -> Encoded {
         let mut buf = Vec::new();
-        let mut w = W::fragmented(&mut buf);
+        let mut w = W::fragmented(&mut buf, super::LiteralPolicy::AsIs);
         self.enc(&mut w);
         w.finish()
     }
