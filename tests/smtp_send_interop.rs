@@ -124,7 +124,8 @@ last line\n";
 /// keeps each message it takes as `msg-N.eml` (the content as received, dot-unstuffed)
 /// with its envelope in `msg-N.env` (sender, then accepted recipients). Recipients whose
 /// local part is `nobody` are refused at RCPT with 550; with LMTP, recipients whose local
-/// part is `full` get 452 after the message.
+/// part is `full` get 452 after the message. Mode `smtp` offers what aiosmtpd offers (no
+/// PIPELINING, no CHUNKING), `pipelining` adds PIPELINING to it, `lmtp` speaks LMTP.
 const RECORDER: &str = r#"
 import os, sys, threading, time
 from aiosmtpd.controller import Controller
@@ -161,6 +162,12 @@ class Recording(Base):
         await super().push(status)
 
 class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if mode == "pipelining":
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nobody@"):
             return "550 5.1.1 <%s>: no such user here" % address
@@ -596,6 +603,45 @@ fn the_pipelining_check_catches_a_pipelining_client() {
     );
 }
 
+/// With PIPELINING offered, MAIL, every RCPT and DATA leave together.
+#[test]
+fn aiosmtpd_offering_pipelining_gets_one_batch() {
+    let Some(python) = aiosmtpd_python() else {
+        return;
+    };
+    let server = Recorder::start(&python, "pipelining");
+    let files = TempDir::new("smtp-send-files");
+    let eml = crlf(DOTS_MESSAGE);
+    let eml_path = write_file(files.path(), "dots.eml", &eml);
+    let run = send(
+        &format!(
+            "--server {} --from batch@example.org --to bob@example.test \
+             --to carol@example.test --eml {eml_path}",
+            server.addr
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(server.message(1), eml);
+    let conversation = server.conversation_with("batch@example.org");
+    assert_eq!(
+        verbs(&conversation),
+        [
+            "EHLO",
+            "MAIL",
+            "RCPT",
+            "RCPT",
+            "DATA",
+            "<end of data>",
+            "QUIT"
+        ]
+    );
+    assert_eq!(
+        conversation.max_outstanding, 4,
+        "MAIL, RCPT, RCPT and DATA in one batch: {conversation:#?}"
+    );
+}
+
 #[test]
 fn aiosmtpd_refused_recipients_and_missing_starttls() {
     let Some(python) = aiosmtpd_python() else {
@@ -784,7 +830,7 @@ fn postfix_takes_a_built_message_with_attachments_by_bdat() {
     let run = send(
         &format!(
             "--server {} --text-file {} --attach {} --attach {} --save {} --verbose",
-            postfix.smtp.to_string(),
+            postfix.smtp,
             text_path,
             pdf_path,
             notes_path,
@@ -898,8 +944,7 @@ fn postfix_refuses_an_unknown_user() {
     let run = send(
         &format!(
             "--server {} --from sender@example.org --to b@example.test --to nobody@example.test --eml {}",
-            postfix.smtp.to_string(),
-            eml_path
+            postfix.smtp, eml_path
         ),
         &[],
     );
@@ -922,8 +967,7 @@ fn postfix_refuses_an_unknown_user() {
     let run = send(
         &format!(
             "--server {} --from sender@example.org --to nobody@example.test --eml {}",
-            postfix.smtp.to_string(),
-            eml_path
+            postfix.smtp, eml_path
         ),
         &[],
     );
@@ -954,8 +998,7 @@ fn mail_server_starttls_and_auth_byte_exact() {
     let run = send(
         &format!(
             "--server {} --starttls --insecure --user alice --password secret --from bob@example.test --to alice@example.test --eml {}",
-            server.smtp.to_string(),
-            eml_path
+            server.smtp, eml_path
         ),
         &[],
     );
@@ -977,8 +1020,7 @@ fn mail_server_starttls_and_auth_byte_exact() {
     let run = send(
         &format!(
             "--server {} --starttls --insecure --user alice --password wrong --from bob@example.test --to alice@example.test --eml {}",
-            server.smtp.to_string(),
-            eml_path
+            server.smtp, eml_path
         ),
         &[],
     );
@@ -1001,7 +1043,7 @@ fn mail_server_implicit_tls_checks_the_certificate() {
     let run = send(
         &format!(
             "--server {} --tls --ca-file {} --user alice --password secret --from bob@example.test --to alice@example.test --eml {}",
-            server.smtps.to_string(),
+            server.smtps,
             ca.to_str().unwrap(),
             eml_path
         ),
@@ -1016,8 +1058,7 @@ fn mail_server_implicit_tls_checks_the_certificate() {
     let run = send(
         &format!(
             "--server {} --tls --user alice --password secret --from bob@example.test --to alice@example.test --eml {}",
-            server.smtps.to_string(),
-            eml_path
+            server.smtps, eml_path
         ),
         &[],
     );
@@ -1028,7 +1069,7 @@ fn mail_server_implicit_tls_checks_the_certificate() {
     let run = send(
         &format!(
             "--server {} --starttls --ca-file {} --tls-name wrong.example --from bob@example.test --to alice@example.test --eml {}",
-            server.smtp.to_string(),
+            server.smtp,
             ca.to_str().unwrap(),
             eml_path
         ),

@@ -412,7 +412,11 @@ fn report(outcome: &Outcome, recipients: &[String], lmtp: bool) -> u8 {
 fn session_failure(outcome: &Outcome) -> String {
     match (&outcome.transport_error, &outcome.session_error) {
         (Some(transport), _) => transport.clone(),
-        (None, Some(session)) => session.to_string().replace("\r\n", " "),
+        (None, Some(session)) => session
+            .to_string()
+            .replace("\r\n", " ")
+            .trim_end()
+            .to_owned(),
         (None, None) => String::from("the session ended without an answer"),
     }
 }

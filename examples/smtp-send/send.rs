@@ -58,32 +58,28 @@ struct Recorder {
 impl Handler<ClientSession> for Recorder {
     async fn on_event(&mut self, _session: &mut ClientSession, event: ClientEvent) {
         match event {
-            ClientEvent::Greeting(reply) => {
-                if self.verbose {
-                    eprintln!("smtp-send: server: {}", one_line(&reply));
-                }
+            ClientEvent::Greeting(reply) if self.verbose => {
+                eprintln!("smtp-send: server: {}", one_line(&reply));
             }
             ClientEvent::Ready {
                 capabilities,
                 encrypted,
                 authenticated,
-            } => {
-                if self.verbose {
-                    let offered: Vec<&str> = capabilities.iter().map(|c| c.keyword()).collect();
-                    eprintln!(
-                        "smtp-send: ready ({}, {}); server offers: {}",
-                        if encrypted {
-                            "encrypted"
-                        } else {
-                            "not encrypted"
-                        },
-                        match &authenticated {
-                            Some(mechanism) => format!("authenticated with {mechanism}"),
-                            None => String::from("not authenticated"),
-                        },
-                        offered.join(" ")
-                    );
-                }
+            } if self.verbose => {
+                let offered: Vec<&str> = capabilities.iter().map(|c| c.keyword()).collect();
+                let encryption = if encrypted {
+                    "encrypted"
+                } else {
+                    "not encrypted"
+                };
+                let authentication = match &authenticated {
+                    Some(mechanism) => format!("authenticated with {mechanism}"),
+                    None => String::from("not authenticated"),
+                };
+                eprintln!(
+                    "smtp-send: ready ({encryption}, {authentication}); server offers: {}",
+                    offered.join(" ")
+                );
             }
             ClientEvent::Recipient {
                 index,
