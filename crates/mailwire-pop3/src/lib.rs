@@ -1,8 +1,88 @@
 //! # mailwire-pop3
 //!
 //! Sans-IO POP3 (RFC 1939) with CAPA and response codes (RFC 2449), STLS (RFC 2595), SASL
-//! (RFC 5034) and UTF8 (RFC 6856): wire types, parsers, serializers, and server and
-//! client state machines.
+//! (RFC 5034) and UTF8 (RFC 6856): wire types ([`types`]), parsers ([`parse`]),
+//! serializers ([`encode`]), and server ([`server`]) and client ([`client`]) state
+//! machines that implement [`mailwire_core::Session`].
+//!
+//! ## The server driving loop
+//!
+//! The application answers the session's *decision* events with verbs: it checks
+//! credentials, opens the maildrop with its listing, streams messages in pieces, and
+//! commits deletions after `QUIT`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use mailwire_core::{Session, Transmit};
+//! use mailwire_pop3::server::{MessageInfo, ServerConfig, ServerEvent, ServerSession};
+//! use mailwire_pop3::types::{ApopTimestamp, Response, ResponseCode, Uid};
+//!
+//! let mut config = ServerConfig::new();
+//! config.allow_plaintext_auth = true; // a loopback test; otherwise only after STLS
+//! let timestamp = ApopTimestamp::generate(1896, 697170952, "pop.example.org").unwrap();
+//! let now = Instant::now();
+//! let mut session = ServerSession::with_timestamp(Arc::new(config), timestamp, false, now);
+//!
+//! // The maildrop of the application: one message whose second line starts with a dot.
+//! let messages: Vec<&[u8]> = vec![b"Subject: hi\r\n\r\n.dot\r\nbye\r\n"];
+//! let mut deleted = Vec::new();
+//!
+//! session.handle_input(b"USER demo\r\nPASS demo\r\nSTAT\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n", now);
+//! let mut wire = Vec::new();
+//! loop {
+//!     let mut busy = false;
+//!     while let Some(event) = session.poll_event() {
+//!         busy = true;
+//!         match event {
+//!             ServerEvent::Login { user, password } => {
+//!                 if user == "demo" && password.expose() == "demo" {
+//!                     session.accept().unwrap();
+//!                 } else {
+//!                     session.reject(Response::err_with(ResponseCode::Auth, "No")).unwrap();
+//!                 }
+//!             }
+//!             ServerEvent::Maildrop { .. } => {
+//!                 let listing = messages.iter().enumerate().map(|(i, m)| MessageInfo {
+//!                     size: m.len() as u64,
+//!                     uid: Uid::new(format!("uid-{i}")).unwrap(),
+//!                 });
+//!                 session.open_maildrop(listing.collect()).unwrap();
+//!             }
+//!             ServerEvent::Retrieve { index, .. } => {
+//!                 // Stream it in pieces; the session dot-stuffs (and cuts for TOP).
+//!                 for piece in messages[index].chunks(8) {
+//!                     session.send_message_chunk(piece).unwrap();
+//!                 }
+//!                 session.finish_message().unwrap();
+//!             }
+//!             ServerEvent::Commit { deleted: gone } => {
+//!                 deleted = gone; // remove them from the store, then:
+//!                 session.accept().unwrap();
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(transmit) = session.poll_transmit() {
+//!         busy = true;
+//!         match transmit {
+//!             Transmit::Data(bytes) => wire.extend_from_slice(&bytes),
+//!             Transmit::StartTls => unreachable!("STLS is not enabled"),
+//!             Transmit::Close => {}
+//!         }
+//!     }
+//!     if !busy {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(deleted, [0]);
+//! assert!(session.is_closed());
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("+OK mailwire POP3 server ready <1896.697170952@pop.example.org>\r\n"));
+//! assert!(wire.contains("+OK 1 26\r\n"));
+//! assert!(wire.contains("+OK 26 octets\r\nSubject: hi\r\n\r\n..dot\r\nbye\r\n.\r\n"));
+//! assert!(wire.ends_with("+OK mailwire POP3 server signing off (0 messages left)\r\n"));
+//! ```
 
 pub mod client;
 pub mod encode;
