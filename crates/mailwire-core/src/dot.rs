@@ -885,3 +885,91 @@ mod tests {
         assert!(st.done);
     }
 }
+
+/// Turns every bare CR and bare LF into CRLF, without dot-stuffing, in any chunking: for
+/// content sent by count rather than dot-terminated (SMTP `BDAT`, IMAP `APPEND`). The
+/// dot-stuffing twin of this is [`DotEncoder`], which normalises the same way.
+///
+/// ```
+/// use mailwire_core::dot::CrlfNormalizer;
+/// let mut n = CrlfNormalizer::new();
+/// let mut out = Vec::new();
+/// n.push(b"a\nb\r", &mut out);
+/// n.push(b"\nc\r", &mut out);
+/// n.finish(&mut out);
+/// assert_eq!(out, b"a\r\nb\r\nc\r\n");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CrlfNormalizer {
+    /// The last input ended with a CR, already written out.
+    after_cr: bool,
+}
+
+impl CrlfNormalizer {
+    /// A normalizer at the start of content.
+    pub fn new() -> Self {
+        CrlfNormalizer::default()
+    }
+
+    /// Whether a CR ended the input so far (its LF, or the lack of one, is still to come).
+    pub fn is_after_cr(&self) -> bool {
+        self.after_cr
+    }
+
+    /// Normalises `input`, appending to `out`.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len());
+        // `input[run..p]` is output not yet copied; `run <= p <= input.len()`.
+        let mut run = 0;
+        let mut p = 0;
+        if self.after_cr {
+            match input.first() {
+                None => return,
+                Some(b'\n') => {
+                    out.push(b'\n');
+                    run = 1;
+                    p = 1;
+                }
+                Some(_) => out.push(b'\n'),
+            }
+            self.after_cr = false;
+        }
+        while let Some(offset) = input.get(p..).and_then(|rest| memchr2(b'\r', b'\n', rest)) {
+            let at = p + offset;
+            let chunk = input.get(run..=at).unwrap_or_default();
+            match (input.get(at), input.get(at + 1)) {
+                // CRLF: stays in the run.
+                (Some(b'\r'), Some(b'\n')) => p = at + 2,
+                // A CR at the end: the next input decides.
+                (Some(b'\r'), None) => {
+                    out.extend_from_slice(chunk);
+                    self.after_cr = true;
+                    run = at + 1;
+                    p = at + 1;
+                }
+                // A bare CR: complete it.
+                (Some(b'\r'), Some(_)) => {
+                    out.extend_from_slice(chunk);
+                    out.push(b'\n');
+                    run = at + 1;
+                    p = at + 1;
+                }
+                // A bare LF: put a CR before it.
+                _ => {
+                    out.extend_from_slice(input.get(run..at).unwrap_or_default());
+                    out.extend_from_slice(b"\r\n");
+                    run = at + 1;
+                    p = at + 1;
+                }
+            }
+        }
+        out.extend_from_slice(input.get(run..).unwrap_or_default());
+    }
+
+    /// Ends the content: completes a final bare CR.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.after_cr) {
+            out.push(b'\n');
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! `SIZE=`.
 
 use bytes::Bytes;
-use mailwire_core::dot::DotEncoder;
+use mailwire_core::dot::{CrlfNormalizer, DotEncoder};
 use memchr::memchr2;
 
 use crate::types::Command;
@@ -56,73 +56,6 @@ fn bare_line_endings(message: &[u8]) -> u64 {
     count
 }
 
-/// Turns every bare CR and bare LF into CRLF, without dot-stuffing (for `BDAT`), in any
-/// chunking. The dot-stuffing twin of this is [`DotEncoder`].
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CrlfNormaliser {
-    /// The last input ended with a CR, already written out.
-    after_cr: bool,
-}
-
-impl CrlfNormaliser {
-    /// Normalises `input`, appending to `out`.
-    pub(crate) fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        out.reserve(input.len());
-        // `input[run..p]` is output not yet copied; `run <= p <= input.len()`.
-        let mut run = 0;
-        let mut p = 0;
-        if self.after_cr {
-            match input.first() {
-                None => return,
-                Some(b'\n') => {
-                    out.push(b'\n');
-                    run = 1;
-                    p = 1;
-                }
-                Some(_) => out.push(b'\n'),
-            }
-            self.after_cr = false;
-        }
-        while let Some(offset) = input.get(p..).and_then(|rest| memchr2(b'\r', b'\n', rest)) {
-            let at = p + offset;
-            let chunk = input.get(run..=at).unwrap_or_default();
-            match (input.get(at), input.get(at + 1)) {
-                // CRLF: stays in the run.
-                (Some(b'\r'), Some(b'\n')) => p = at + 2,
-                // A CR at the end: the next input decides.
-                (Some(b'\r'), None) => {
-                    out.extend_from_slice(chunk);
-                    self.after_cr = true;
-                    run = at + 1;
-                    p = at + 1;
-                }
-                // A bare CR: complete it.
-                (Some(b'\r'), Some(_)) => {
-                    out.extend_from_slice(chunk);
-                    out.push(b'\n');
-                    run = at + 1;
-                    p = at + 1;
-                }
-                // A bare LF: put a CR before it.
-                _ => {
-                    out.extend_from_slice(input.get(run..at).unwrap_or_default());
-                    out.extend_from_slice(b"\r\n");
-                    run = at + 1;
-                    p = at + 1;
-                }
-            }
-        }
-        out.extend_from_slice(input.get(run..).unwrap_or_default());
-    }
-
-    /// Ends the content: completes a final bare CR.
-    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
-        if std::mem::take(&mut self.after_cr) {
-            out.push(b'\n');
-        }
-    }
-}
-
 /// One step of a [`BodyStream`].
 pub(crate) enum Piece {
     /// `DATA` content; `last` when it ends with the terminator.
@@ -156,7 +89,7 @@ pub(crate) struct BodyStream {
 #[derive(Debug)]
 enum Mode {
     Dot(DotEncoder),
-    Chunks(Option<CrlfNormaliser>),
+    Chunks(Option<CrlfNormalizer>),
 }
 
 impl BodyStream {
@@ -176,7 +109,7 @@ impl BodyStream {
             message,
             pos: 0,
             finished: false,
-            mode: Mode::Chunks((!binary).then(CrlfNormaliser::default)),
+            mode: Mode::Chunks((!binary).then(CrlfNormalizer::default)),
         }
     }
 
@@ -249,7 +182,7 @@ mod tests {
     use super::*;
 
     fn normalise_in(pieces: &[&[u8]]) -> Vec<u8> {
-        let mut n = CrlfNormaliser::default();
+        let mut n = CrlfNormalizer::default();
         let mut out = Vec::new();
         for piece in pieces {
             n.push(piece, &mut out);
