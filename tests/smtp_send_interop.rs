@@ -642,6 +642,42 @@ fn aiosmtpd_offering_pipelining_gets_one_batch() {
     );
 }
 
+/// Non-ASCII addresses: MAIL carries SMTPUTF8 and the header holds raw UTF-8 (RFC 6532).
+#[test]
+fn aiosmtpd_utf8_addresses_use_smtputf8() {
+    let Some(python) = aiosmtpd_python() else {
+        return;
+    };
+    let server = Recorder::start(&python, "smtp");
+    let files = TempDir::new("smtp-send-files");
+    let saved = files.path().join("sent.eml");
+    let run = send(
+        &format!(
+            "--server {} --from j\u{f6}rg@example.org --to zo\u{eb}@example.test \
+             --text Hallo --save {}",
+            server.addr,
+            saved.display()
+        ),
+        &["--subject", "Gr\u{fc}\u{df}e"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = std::fs::read(&saved).expect("--save wrote the message");
+    assert_eq!(server.message(1), sent);
+    assert_eq!(
+        server.envelope(1),
+        ["j\u{f6}rg@example.org", "zo\u{eb}@example.test"]
+    );
+    let head = String::from_utf8_lossy(&sent);
+    assert!(head.contains("From: j\u{f6}rg@example.org\r\n"), "{head}");
+    assert!(head.contains("Subject: Gr\u{fc}\u{df}e\r\n"), "{head}");
+    let conversation = server.conversation_with("example.org");
+    let mail = &conversation.commands[1];
+    assert!(
+        mail.starts_with("MAIL FROM:<j\u{f6}rg@example.org>") && mail.contains(" SMTPUTF8"),
+        "{mail}"
+    );
+}
+
 #[test]
 fn aiosmtpd_refused_recipients_and_missing_starttls() {
     let Some(python) = aiosmtpd_python() else {
@@ -772,6 +808,58 @@ fn aiosmtpd_lmtp_reports_each_recipient() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(server.message(2), eml);
+}
+
+// ---------------------------------------------------------------------------------------
+// Without a peer
+
+#[test]
+fn usage_errors_and_unreachable_servers() {
+    let help = smtp_send(&["--help"]);
+    assert_eq!(help.code, 0);
+    for documented in ["Exit status:", "  0 ", "  1 ", "  2 ", "  64 "] {
+        assert!(help.stdout.contains(documented), "{help:?}");
+    }
+
+    let port = free_port();
+    let no_to = send(
+        &format!("--server 127.0.0.1:{port} --from a@example.org"),
+        &[],
+    );
+    assert_eq!(no_to.code, 64, "{no_to:?}");
+    assert!(no_to.stderr.contains("--to"), "{no_to:?}");
+
+    let insecure_plain = send(
+        &format!("--server 127.0.0.1:{port} --insecure --from a@example.org --to b@example.test"),
+        &[],
+    );
+    assert_eq!(insecure_plain.code, 64, "{insecure_plain:?}");
+
+    let bad_address = send(
+        &format!("--server 127.0.0.1:{port} --from a@example.org --to not-an-address"),
+        &[],
+    );
+    assert_eq!(bad_address.code, 64, "{bad_address:?}");
+    assert!(
+        bad_address.stderr.contains("not-an-address"),
+        "{bad_address:?}"
+    );
+
+    let both_tls = send(
+        &format!(
+            "--server 127.0.0.1:{port} --tls --starttls --from a@example.org --to b@example.test"
+        ),
+        &[],
+    );
+    assert_eq!(both_tls.code, 64, "{both_tls:?}");
+
+    // Nothing listens on the port: a connection failure, exit 2.
+    let refused = send(
+        &format!("--server 127.0.0.1:{port} --from a@example.org --to b@example.test --text hi"),
+        &[],
+    );
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("connect failed"), "{refused:?}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -112,7 +112,8 @@ struct Args {
     #[arg(long = "attach", value_name = "FILE", conflicts_with = "eml")]
     attach: Vec<PathBuf>,
     /// Send this message file as it is (`-`: standard input) instead of building one;
-    /// --from and --to still make the envelope. Stray CR or LF become CRLF on the wire.
+    /// --from and --to still make the envelope. On the wire, stray CR or LF become CRLF
+    /// and a missing final line break is added.
     #[arg(long, value_name = "FILE")]
     eml: Option<PathBuf>,
     /// Speak LMTP (LHLO, one reply per recipient after the message).
@@ -262,6 +263,7 @@ fn prepare(args: &Args) -> Result<Prepared, String> {
                 subject: args.subject.as_deref(),
                 text,
                 attachments: &args.attach,
+                utf8_headers: envelope.needs_smtputf8(),
             })?
         }
     };

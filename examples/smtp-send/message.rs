@@ -57,6 +57,9 @@ pub(crate) struct Parts<'a> {
     pub(crate) subject: Option<&'a str>,
     pub(crate) text: String,
     pub(crate) attachments: &'a [std::path::PathBuf],
+    /// Write non-ASCII header text as UTF-8 (RFC 6532), for an SMTPUTF8 transaction
+    /// (an address that is not ASCII cannot be written otherwise).
+    pub(crate) utf8_headers: bool,
 }
 
 /// Builds the message: From, To, Subject, Date (from the system clock, in UTC),
@@ -87,9 +90,19 @@ pub(crate) fn build(parts: &Parts<'_>) -> Result<Vec<u8>, String> {
             .unwrap_or_else(|| String::from("attachment"));
         builder = builder.attachment(content_type_of(path), name, data);
     }
-    builder
-        .to_vec(&WriteOptions::new().unique(unique))
-        .map_err(|e| format!("cannot build the message: {e}"))
+    let mut message = builder
+        .to_vec(
+            &WriteOptions::new()
+                .unique(unique)
+                .utf8_headers(parts.utf8_headers),
+        )
+        .map_err(|e| format!("cannot build the message: {e}"))?;
+    // SMTP content always ends with CRLF (a text without a final line break gets one on
+    // the wire): add it here, so that the message is the same everywhere (--save).
+    if !message.ends_with(b"\r\n") {
+        message.extend_from_slice(b"\r\n");
+    }
+    Ok(message)
 }
 
 /// The content type of an attachment, guessed from its file name's extension;
