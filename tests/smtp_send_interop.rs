@@ -1075,6 +1075,138 @@ fn postfix_refuses_an_unknown_user() {
 }
 
 // ---------------------------------------------------------------------------------------
+// smtp-sink (Postfix's test server: PIPELINING without CHUNKING, so DATA)
+
+/// `smtp-sink` dumping every message into `dump/`, killed on drop.
+struct Sink {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+}
+
+impl Sink {
+    fn start(lmtp: bool) -> Sink {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("smtp-sink");
+        let dump = dir.path().join("dump");
+        std::fs::create_dir(&dump).expect("create the dump directory");
+        // smtp-sink writes as nobody (-u).
+        std::fs::set_permissions(&dump, std::fs::Permissions::from_mode(0o777))
+            .expect("open the dump directory");
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut command = Command::new(which("smtp-sink").expect("smtp-sink"));
+        command.args(["-u", "nobody", "-d"]);
+        command.arg(format!("{}/", dump.display()));
+        if lmtp {
+            command.arg("-L");
+        }
+        let child = command
+            .arg(addr.to_string())
+            .arg("10")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start smtp-sink");
+        let sink = Sink { child, addr, dir };
+        wait_for_port(addr, Duration::from_secs(10));
+        sink
+    }
+
+    /// The dumped messages: (the envelope lines smtp-sink adds, the message as received
+    /// with LF line ends).
+    fn messages(&self) -> Vec<(String, Vec<u8>)> {
+        let dump = self.dir.path().join("dump");
+        let start = Instant::now();
+        let mut files = support::messages_in(&dump);
+        while files.is_empty() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+            files = support::messages_in(&dump);
+        }
+        files
+            .into_iter()
+            .map(|file| {
+                // X-Client-Addr ... X-Rcpt-Args lines, then its Received field, then the
+                // message, then one more LF.
+                let mut rest = &file[..];
+                let mut envelope = String::new();
+                while rest.starts_with(b"X-") {
+                    let end = rest
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(rest.len(), |i| i + 1);
+                    envelope.push_str(&String::from_utf8_lossy(&rest[..end]));
+                    rest = &rest[end..];
+                }
+                let message = without_received(rest);
+                let message = message.strip_suffix(b"\n").unwrap_or(message);
+                (envelope, message.to_vec())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn smtp_sink_takes_pipelined_data_and_lmtp() {
+    if !have_program("smtp-sink") {
+        return;
+    }
+    let files = TempDir::new("smtp-send-files");
+    let eml = crlf(DOTS_MESSAGE);
+    let eml_path = write_file(files.path(), "dots.eml", &eml);
+
+    let sink = Sink::start(false);
+    let run = send(
+        &format!(
+            "--server {} --from sink@example.org --to b@example.test --to c@example.test \
+             --eml {eml_path} --verbose",
+            sink.addr
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "250 2.0.0 Ok\n");
+    assert!(run.stderr.contains("PIPELINING"), "{run:?}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let (envelope, message) = &messages[0];
+    assert!(
+        envelope.contains("X-Mail-Args: <sink@example.org> BODY=8BITMIME\n")
+            && envelope.contains("X-Rcpt-Args: <b@example.test>\nX-Rcpt-Args: <c@example.test>\n"),
+        "{envelope}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(message),
+        DOTS_MESSAGE,
+        "the message as smtp-sink dumped it (LF line ends)"
+    );
+
+    let lmtp = Sink::start(true);
+    let run = send(
+        &format!(
+            "--server {} --lmtp --from sink@example.org --to b@example.test \
+             --to c@example.test --eml {eml_path}",
+            lmtp.addr
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "<b@example.test>: 250 2.2.0 Ok\n<c@example.test>: 250 2.2.0 Ok\n"
+    );
+    let messages = lmtp.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(String::from_utf8_lossy(&messages[0].1), DOTS_MESSAGE);
+}
+
+// ---------------------------------------------------------------------------------------
 // The mail-server example
 
 #[test]
