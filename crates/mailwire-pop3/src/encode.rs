@@ -3,9 +3,7 @@
 
 use mailwire_core::sasl;
 
-use crate::types::{
-    Capability, Command, ExpirePolicy, Response, ScanListing, Status, UidListing,
-};
+use crate::types::{Capability, Command, ExpirePolicy, Response, ScanListing, Status, UidListing};
 
 impl Command {
     /// Appends the command line, CRLF included.
@@ -31,9 +29,10 @@ impl Command {
                     arg(out, &sasl::encode_initial_response(ir.expose()));
                 }
             }
-            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => {
-                arg(out, &n.to_string())
-            }
+            Command::List(Some(n))
+            | Command::Uidl(Some(n))
+            | Command::Retr(n)
+            | Command::Dele(n) => arg(out, &n.to_string()),
             Command::Top { msg, lines } => {
                 arg(out, &msg.to_string());
                 arg(out, &lines.to_string());

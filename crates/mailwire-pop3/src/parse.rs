@@ -104,7 +104,9 @@ pub fn parse_command(line: &[u8], options: &CommandOptions) -> Result<Command, C
     let upper = keyword.to_ascii_uppercase();
     // PASS takes the rest of the line verbatim (RFC 1939 section 7).
     if upper == "PASS" {
-        let password = rest.filter(|r| !r.is_empty()).ok_or(CommandError::MissingArgument)?;
+        let password = rest
+            .filter(|r| !r.is_empty())
+            .ok_or(CommandError::MissingArgument)?;
         return Password::new(password)
             .map(Command::Pass)
             .map_err(|_| CommandError::InvalidArgument);
@@ -275,7 +277,10 @@ pub fn parse_response(line: &[u8]) -> Result<Response, ResponseError> {
     let text = checked_text(line)?;
     let (status, rest) = if text.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("+OK")) {
         (Status::Ok, text.get(3..).unwrap_or_default())
-    } else if text.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("-ERR")) {
+    } else if text
+        .get(..4)
+        .is_some_and(|s| s.eq_ignore_ascii_case("-ERR"))
+    {
         (Status::Err, text.get(4..).unwrap_or_default())
     } else {
         return Err(ResponseError::MissingStatus);

@@ -533,7 +533,11 @@ pub struct Response {
 impl Response {
     /// A response. Without a code, `text` must not begin with `[` followed by a valid code
     /// and `]` (it would be read back as a code).
-    pub fn new(status: Status, code: Option<ResponseCode>, text: &str) -> Result<Response, ValueError> {
+    pub fn new(
+        status: Status,
+        code: Option<ResponseCode>,
+        text: &str,
+    ) -> Result<Response, ValueError> {
         let text = Text::new(text)?;
         if code.is_none() && crate::parse::split_code(text.as_str()).is_some() {
             return Err(ValueError::LooksLikeCode);

@@ -56,8 +56,8 @@ use bytes::Bytes;
 use mailwire_core::dot::DotEncoder;
 use mailwire_core::line::{LineBuffer, LineError};
 use mailwire_core::sasl::{
-    self, Credentials, Mechanism, OAuthError, Response as SaslResponse, SaslError,
-    ServerExchange, ServerOptions, Step,
+    self, Credentials, Mechanism, OAuthError, Response as SaslResponse, SaslError, ServerExchange,
+    ServerOptions, Step,
 };
 use mailwire_core::{Session, Transmit};
 
@@ -335,7 +335,10 @@ impl ServerSession {
             Some(Pending::Login(user)) | Some(Pending::Auth(_, user)) => user,
             _ => return Err(DecisionError::NothingPending),
         };
-        self.ask(Pending::Maildrop(user.clone()), ServerEvent::Maildrop { user });
+        self.ask(
+            Pending::Maildrop(user.clone()),
+            ServerEvent::Maildrop { user },
+        );
         Ok(())
     }
 
@@ -865,7 +868,8 @@ impl ServerSession {
     }
 
     fn totals(&self) -> (usize, u64) {
-        self.live().fold((0, 0), |(n, s), (_, m)| (n + 1, s + m.size))
+        self.live()
+            .fold((0, 0), |(n, s), (_, m)| (n + 1, s + m.size))
     }
 
     fn live(&self) -> impl Iterator<Item = (usize, &MessageInfo)> {
@@ -904,9 +908,7 @@ impl ServerSession {
                     }
                     .encode(&mut body);
                 }
-                self.send(&Response::ok(&format!(
-                    "{count} messages ({size} octets)"
-                )));
+                self.send(&Response::ok(&format!("{count} messages ({size} octets)")));
                 self.out.extend_from_slice(&body);
                 self.out.extend_from_slice(b".\r\n");
             }
@@ -1016,7 +1018,10 @@ fn wire_number(index: usize) -> u32 {
 /// The name whose maildrop SASL credentials open: the authorization identity if given.
 fn login_name(credentials: &Credentials) -> String {
     match credentials {
-        Credentials::Password(claim) => claim.authzid.clone().unwrap_or_else(|| claim.authcid.clone()),
+        Credentials::Password(claim) => claim
+            .authzid
+            .clone()
+            .unwrap_or_else(|| claim.authcid.clone()),
         other => other.username().unwrap_or_default().to_owned(),
     }
 }
