@@ -853,6 +853,16 @@ fn usage_errors_and_unreachable_servers() {
     );
     assert_eq!(both_tls.code, 64, "{both_tls:?}");
 
+    let missing_ca = send(
+        &format!(
+            "--server 127.0.0.1:{port} --tls --ca-file /nonexistent/ca.pem \
+             --from a@example.org --to b@example.test"
+        ),
+        &[],
+    );
+    assert_eq!(missing_ca.code, 64, "{missing_ca:?}");
+    assert!(missing_ca.stderr.contains("--ca-file"), "{missing_ca:?}");
+
     // Nothing listens on the port: a connection failure, exit 2.
     let refused = send(
         &format!("--server 127.0.0.1:{port} --from a@example.org --to b@example.test --text hi"),

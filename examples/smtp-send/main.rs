@@ -216,7 +216,10 @@ fn prepare(args: &Args) -> Result<Prepared, String> {
     let trust = if args.insecure {
         ClientTlsOptions::Insecure
     } else if let Some(path) = &args.ca_file {
-        ClientTlsOptions::CaFile(path.clone())
+        // Read now, so that a wrong path is a usage error and not a connection failure.
+        let certificates =
+            mailwire_tokio::tls::load_certificates(path).map_err(|e| format!("--ca-file: {e}"))?;
+        ClientTlsOptions::CaCertificates(certificates)
     } else {
         ClientTlsOptions::WebPkiRoots
     };
