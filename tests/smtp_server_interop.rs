@@ -2,6 +2,8 @@
 //! msmtp and Postfix (relaying into us). Every test checks the bytes that reached the
 //! Maildir, not only the reply codes.
 
+#[path = "support/postfix.rs"]
+mod postfix;
 mod support;
 
 use std::io::Write;
@@ -436,5 +438,50 @@ for t in threads: t.join()
         "{} stored, {} accepted",
         tags.len(),
         accepted.len()
+    );
+}
+
+#[test]
+fn postfix_relays_into_us() {
+    if !have_program("postfix") {
+        return;
+    }
+    // We serve relay.test; Postfix serves example.test and sends everything else to us.
+    let server = MailServer::start_for("relay.test", &[]);
+    let relayhost = format!("relayhost = [127.0.0.1]:{}\n", server.smtp.port());
+    let postfix = postfix::Postfix::start_with(&["local"], &relayhost);
+    let mut smtp = RawSmtp::connect(postfix.smtp);
+    assert!(smtp.reply().starts_with("220"));
+    smtp.send(b"EHLO client.example\r\n");
+    assert!(smtp.reply().starts_with("250"));
+    smtp.send(b"MAIL FROM:<p@x.org>\r\n");
+    assert!(smtp.reply().starts_with("250"));
+    smtp.send(b"RCPT TO:<alice@relay.test>\r\n");
+    assert!(smtp.reply().starts_with("250"));
+    smtp.send(b"DATA\r\n");
+    assert!(smtp.reply().starts_with("354"));
+    smtp.send(b"From: p@x.org\r\nTo: alice@relay.test\r\nSubject: via postfix\r\nMessage-ID: <pf1@x.org>\r\n\r\n..dot first\r\nrelayed body\r\n.\r\n");
+    assert!(smtp.reply().starts_with("250"));
+    smtp.send(b"QUIT\r\n");
+    let alice = server.wait_for_messages("alice", 1);
+    assert_eq!(alice.len(), 1, "postfix log:\n{}", postfix.log());
+    let stored = without_received(&alice[0]);
+    let text = String::from_utf8_lossy(stored);
+    // Postfix adds its own Received: (stripped above with ours) and keeps the rest.
+    // (and a Date:, since the message had none).
+    assert!(
+        stored.ends_with(b"\r\n\r\n.dot first\r\nrelayed body\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\r\nSubject: via postfix\r\nMessage-ID: <pf1@x.org>\r\n"),
+        "{text}"
+    );
+    assert!(text.starts_with("From: p@x.org\r\n"), "{text}");
+    // Postfix reports the relay as sent to us.
+    assert!(
+        postfix.wait_for_log_line("status=sent").is_some(),
+        "{}",
+        postfix.log()
     );
 }

@@ -111,6 +111,11 @@ impl MailServer {
     /// Starts the server with users `alice:secret` and `bob:secret` on domain
     /// `example.test`, SMTP and SMTPS on free ports, plus `extra` arguments.
     pub(crate) fn start(extra: &[&str]) -> MailServer {
+        MailServer::start_for("example.test", extra)
+    }
+
+    /// [`start`](Self::start) with another mail domain.
+    pub(crate) fn start_for(domain: &str, extra: &[&str]) -> MailServer {
         let data = TempDir::new("server");
         let log = data.path().join("server.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -124,7 +129,7 @@ impl MailServer {
             "--smtps".into(),
             "127.0.0.1:0".into(),
             "--domain".into(),
-            "example.test".into(),
+            domain.into(),
             "--user".into(),
             "alice:secret".into(),
             "--user".into(),

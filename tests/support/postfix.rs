@@ -36,6 +36,11 @@ impl Postfix {
     /// Starts an instance that has a mailbox for each of `users` (local parts in
     /// [`DOMAIN`]). Panics with the log when Postfix does not come up.
     pub(crate) fn start(users: &[&str]) -> Postfix {
+        Postfix::start_with(users, "")
+    }
+
+    /// [`start`](Self::start) with extra `main.cf` lines (for example a `relayhost`).
+    pub(crate) fn start_with(users: &[&str], extra_main_cf: &str) -> Postfix {
         let dir = TempDir::new("postfix");
         let root = dir.path().to_owned();
         let config_dir = root.join("etc");
@@ -92,7 +97,7 @@ impl Postfix {
              virtual_uid_maps = static:65534\n\
              virtual_gid_maps = static:65534\n",
             mailboxes.join(", ")
-        );
+        ) + extra_main_cf;
         std::fs::write(config_dir.join("main.cf"), main_cf).expect("write main.cf");
 
         let postfix = Postfix {
