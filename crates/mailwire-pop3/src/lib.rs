@@ -78,10 +78,10 @@
 //! assert_eq!(deleted, [0]);
 //! assert!(session.is_closed());
 //! let wire = String::from_utf8(wire).unwrap();
-//! assert!(wire.starts_with("+OK mailwire POP3 server ready <1896.697170952@pop.example.org>\r\n"));
+//! assert!(wire.starts_with("+OK POP3 server ready <1896.697170952@pop.example.org>\r\n"));
 //! assert!(wire.contains("+OK 1 26\r\n"));
 //! assert!(wire.contains("+OK 26 octets\r\nSubject: hi\r\n\r\n..dot\r\nbye\r\n.\r\n"));
-//! assert!(wire.ends_with("+OK mailwire POP3 server signing off (0 messages left)\r\n"));
+//! assert!(wire.ends_with("+OK mailwire POP3 server signing off (maildrop empty)\r\n"));
 //! ```
 
 pub mod client;

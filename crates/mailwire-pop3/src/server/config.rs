@@ -25,8 +25,11 @@ use crate::types::ExpirePolicy;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ServerConfig {
+    /// The server's name, in the `QUIT` answer (`+OK <hostname> POP3 server signing
+    /// off`). Default `"mailwire"`.
+    pub hostname: String,
     /// Text of the `+OK` greeting, before the APOP timestamp. Default
-    /// `"mailwire POP3 server ready"`.
+    /// `"POP3 server ready"`.
     pub greeting: String,
     /// Advertised as `IMPLEMENTATION` in `CAPA` when set. Default `None`.
     pub implementation: Option<String>,
@@ -87,7 +90,8 @@ impl ServerConfig {
     /// The defaults documented on each field.
     pub fn new() -> ServerConfig {
         ServerConfig {
-            greeting: String::from("mailwire POP3 server ready"),
+            hostname: String::from("mailwire"),
+            greeting: String::from("POP3 server ready"),
             implementation: None,
             max_line_len: 255,
             max_arg_len: 40,

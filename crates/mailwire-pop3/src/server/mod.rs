@@ -326,7 +326,12 @@ impl ServerSession {
             }
             Some(Pending::Commit) => {
                 let left = self.deleted.iter().filter(|d| !**d).count();
-                let text = format!("mailwire POP3 server signing off ({left} messages left)");
+                let host = &self.config.hostname;
+                let text = if left == 0 {
+                    format!("{host} POP3 server signing off (maildrop empty)")
+                } else {
+                    format!("{host} POP3 server signing off ({left} messages left)")
+                };
                 return self.commit_done(Response::ok(&text));
             }
             Some(Pending::Login(_) | Pending::Auth(..)) => {}
@@ -413,7 +418,10 @@ impl ServerSession {
             }
         };
         let size: u64 = listing.iter().map(|m| m.size).sum();
-        let text = format!("maildrop has {} messages ({size} octets)", listing.len());
+        let text = format!(
+            "{user}'s maildrop has {} messages ({size} octets)",
+            listing.len()
+        );
         self.deleted = vec![false; listing.len()];
         self.maildrop = listing;
         self.user = Some(user);
@@ -670,7 +678,8 @@ impl ServerSession {
                 self.ask(Pending::Commit, ServerEvent::Commit { deleted });
             }
             State::Authorization | State::Update => {
-                self.send(&Response::ok("mailwire POP3 server signing off"));
+                let text = format!("{} POP3 server signing off", self.config.hostname);
+                self.send(&Response::ok(&text));
                 self.close(CloseReason::Quit);
             }
         }
