@@ -124,6 +124,11 @@ fn line_head(line: &[u8]) -> Result<(ReplyCode, Separator, &[u8]), ReplyError> {
 /// does not depend on how the bytes were split: for any prefix of an input, the result is
 /// either `Ok(None)` or the result for the whole input.
 ///
+/// [`Reply::encode`] writes the reply back in canonical form, which parses to an equal
+/// `Reply` but need not be the same bytes: a tolerated deviation is written the standard
+/// way (an enhanced code on every line, `250 ` for a bare `250`), and each invalid UTF-8
+/// sequence became U+FFFD, so the encoding may be longer than the input.
+///
 /// ```
 /// use mailwire_smtp::parse::{parse_reply, ReplyError, ReplyLimits};
 ///
