@@ -1,0 +1,9 @@
+//! See `mailwire_pop3::fuzzing::server`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    mailwire_pop3::fuzzing::server(data);
+});
