@@ -36,12 +36,12 @@ fn ours(c: &Case) -> Vec<u8> {
         .subject("Quarterly report — Grüße")
         .date(mailwire_mime::DateTime::from_unix(1_700_000_000))
         .message_id("bench@example.org")
-        .text_body(c.text.clone());
+        .text_body(c.text.as_str());
     if let Some(h) = &c.html {
-        b = b.html_body(h.clone());
+        b = b.html_body(h.as_str());
     }
     for (n, d) in &c.attachments {
-        b = b.attachment("application/octet-stream", *n, d.clone());
+        b = b.attachment("application/octet-stream", *n, d.as_slice());
     }
     b.to_vec(&mailwire_mime::WriteOptions::new().unique(1)).unwrap()
 }

@@ -96,16 +96,19 @@ pub enum BuildError {
 
 /// The body of a [`MimePart`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum PartBody {
-    Text(String),
-    Bytes(Vec<u8>),
-    Multipart(Vec<MimePart>),
-    Message(Vec<u8>),
+enum PartBody<'a> {
+    Text(Cow<'a, str>),
+    Bytes(Cow<'a, [u8]>),
+    Multipart(Vec<MimePart<'a>>),
+    Message(Cow<'a, [u8]>),
 }
 
 /// One MIME part to build: a leaf (text or bytes), a multipart, or an attached message.
+///
+/// Bodies are held as `Cow`: pass owned data (`String`, `Vec<u8>`) or borrow it
+/// (`&str`, `&[u8]`) for the lifetime `'a`; nothing is copied until it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MimePart {
+pub struct MimePart<'a> {
     content_type: String,
     params: Vec<(String, String)>,
     disposition: Option<String>,
@@ -113,11 +116,11 @@ pub struct MimePart {
     content_id: Option<String>,
     description: Option<String>,
     headers: Vec<(String, String)>,
-    body: PartBody,
+    body: PartBody<'a>,
 }
 
-impl MimePart {
-    fn with(content_type: &str, body: PartBody) -> Self {
+impl<'a> MimePart<'a> {
+    fn with(content_type: &str, body: PartBody<'a>) -> Self {
         MimePart {
             content_type: content_type.to_ascii_lowercase(),
             params: Vec::new(),
@@ -131,24 +134,24 @@ impl MimePart {
     }
 
     /// A `text/plain; charset=utf-8` part.
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn text(text: impl Into<Cow<'a, str>>) -> Self {
         Self::text_subtype("plain", text)
     }
 
     /// A `text/html; charset=utf-8` part.
-    pub fn html(html: impl Into<String>) -> Self {
+    pub fn html(html: impl Into<Cow<'a, str>>) -> Self {
         Self::text_subtype("html", html)
     }
 
     /// A `text/{subtype}; charset=utf-8` part. Line breaks are written as CRLF.
-    pub fn text_subtype(subtype: &str, text: impl Into<String>) -> Self {
+    pub fn text_subtype(subtype: &str, text: impl Into<Cow<'a, str>>) -> Self {
         let mut p = Self::with(&format!("text/{subtype}"), PartBody::Text(text.into()));
         p.params.push(("charset".into(), "utf-8".into()));
         p
     }
 
     /// A part with any content type holding these bytes as they are.
-    pub fn binary(content_type: &str, data: impl Into<Vec<u8>>) -> Self {
+    pub fn binary(content_type: &str, data: impl Into<Cow<'a, [u8]>>) -> Self {
         Self::with(content_type, PartBody::Bytes(data.into()))
     }
 
@@ -156,7 +159,7 @@ impl MimePart {
     pub fn attachment(
         content_type: &str,
         filename: impl Into<String>,
-        data: impl Into<Vec<u8>>,
+        data: impl Into<Cow<'a, [u8]>>,
     ) -> Self {
         let mut p = Self::binary(content_type, data);
         p.disposition = Some("attachment".into());
@@ -168,7 +171,7 @@ impl MimePart {
     pub fn inline(
         content_type: &str,
         content_id: impl Into<String>,
-        data: impl Into<Vec<u8>>,
+        data: impl Into<Cow<'a, [u8]>>,
     ) -> Self {
         let mut p = Self::binary(content_type, data);
         p.disposition = Some("inline".into());
@@ -177,34 +180,56 @@ impl MimePart {
     }
 
     /// A `multipart/{subtype}` of these parts.
-    pub fn multipart(subtype: &str, parts: Vec<MimePart>) -> Self {
+    pub fn multipart(subtype: &str, parts: Vec<MimePart<'a>>) -> Self {
         Self::with(&format!("multipart/{subtype}"), PartBody::Multipart(parts))
     }
 
     /// `multipart/alternative`: the same content in several forms, simplest first.
-    pub fn alternative(parts: Vec<MimePart>) -> Self {
+    pub fn alternative(parts: Vec<MimePart<'a>>) -> Self {
         Self::multipart("alternative", parts)
     }
 
     /// `multipart/related`: a root (usually HTML) and the parts it refers to.
-    pub fn related(parts: Vec<MimePart>) -> Self {
+    pub fn related(parts: Vec<MimePart<'a>>) -> Self {
         Self::multipart("related", parts)
     }
 
     /// `multipart/mixed`: a body followed by attachments.
-    pub fn mixed(parts: Vec<MimePart>) -> Self {
+    pub fn mixed(parts: Vec<MimePart<'a>>) -> Self {
         Self::multipart("mixed", parts)
     }
 
     /// A `message/rfc822` part holding these message bytes unchanged (line breaks
     /// are written as CRLF).
-    pub fn message(raw: impl Into<Vec<u8>>) -> Self {
+    pub fn message(raw: impl Into<Cow<'a, [u8]>>) -> Self {
         Self::with("message/rfc822", PartBody::Message(raw.into()))
     }
 
-    /// A `message/rfc822` part forwarding a parsed message unchanged.
-    pub fn forward(message: &Message<'_>) -> Self {
-        Self::message(message.raw().to_vec())
+    /// A `message/rfc822` part forwarding a parsed message unchanged (borrowing its bytes).
+    pub fn forward(message: &'a Message<'_>) -> Self {
+        Self::message(message.raw())
+    }
+
+    /// This part with every borrowed body copied, so it no longer borrows anything.
+    pub fn into_owned(self) -> MimePart<'static> {
+        let body = match self.body {
+            PartBody::Text(t) => PartBody::Text(Cow::Owned(t.into_owned())),
+            PartBody::Bytes(b) => PartBody::Bytes(Cow::Owned(b.into_owned())),
+            PartBody::Message(m) => PartBody::Message(Cow::Owned(m.into_owned())),
+            PartBody::Multipart(ps) => {
+                PartBody::Multipart(ps.into_iter().map(MimePart::into_owned).collect())
+            }
+        };
+        MimePart {
+            content_type: self.content_type,
+            params: self.params,
+            disposition: self.disposition,
+            filename: self.filename,
+            content_id: self.content_id,
+            description: self.description,
+            headers: self.headers,
+            body,
+        }
     }
 
     /// Sets the file name (Content-Disposition `filename`, and Content-Type `name`).
@@ -248,8 +273,11 @@ impl MimePart {
 }
 
 /// Builds a message. Set the fields, then write it with [`MessageBuilder::write_to`].
+///
+/// Bodies and attachments may be borrowed for `'a` (see [`MimePart`]); writing
+/// never copies them into a temporary tree, it encodes them straight into the writer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MessageBuilder {
+pub struct MessageBuilder<'a> {
     from: Vec<Address>,
     sender: Option<Mailbox>,
     reply_to: Vec<Address>,
@@ -262,14 +290,14 @@ pub struct MessageBuilder {
     in_reply_to: Vec<String>,
     references: Vec<String>,
     headers: Vec<(String, String)>,
-    body: Option<MimePart>,
-    text: Option<String>,
-    html: Option<String>,
-    inline: Vec<MimePart>,
-    attachments: Vec<MimePart>,
+    body: Option<MimePart<'a>>,
+    text: Option<MimePart<'a>>,
+    html: Option<MimePart<'a>>,
+    inline: Vec<MimePart<'a>>,
+    attachments: Vec<MimePart<'a>>,
 }
 
-impl MessageBuilder {
+impl<'a> MessageBuilder<'a> {
     /// An empty builder.
     pub fn new() -> Self {
         Self::default()
@@ -336,18 +364,18 @@ impl MessageBuilder {
     }
     /// Sets the whole body. When set, `text_body`, `html_body`, `inline` and
     /// `attachment` are ignored.
-    pub fn body(mut self, part: MimePart) -> Self {
+    pub fn body(mut self, part: MimePart<'a>) -> Self {
         self.body = Some(part);
         self
     }
     /// Sets the plain text body.
-    pub fn text_body(mut self, t: impl Into<String>) -> Self {
-        self.text = Some(t.into());
+    pub fn text_body(mut self, t: impl Into<Cow<'a, str>>) -> Self {
+        self.text = Some(MimePart::text(t));
         self
     }
     /// Sets the HTML body (with a text body, they form `multipart/alternative`).
-    pub fn html_body(mut self, h: impl Into<String>) -> Self {
-        self.html = Some(h.into());
+    pub fn html_body(mut self, h: impl Into<Cow<'a, str>>) -> Self {
+        self.html = Some(MimePart::html(h));
         self
     }
     /// Adds an inline part to the HTML body (forms `multipart/related`), see [`MimePart::inline`].
@@ -355,7 +383,7 @@ impl MessageBuilder {
         mut self,
         content_type: &str,
         content_id: impl Into<String>,
-        data: impl Into<Vec<u8>>,
+        data: impl Into<Cow<'a, [u8]>>,
     ) -> Self {
         self.inline
             .push(MimePart::inline(content_type, content_id, data));
@@ -366,47 +394,47 @@ impl MessageBuilder {
         mut self,
         content_type: &str,
         filename: impl Into<String>,
-        data: impl Into<Vec<u8>>,
+        data: impl Into<Cow<'a, [u8]>>,
     ) -> Self {
         self.attachments
             .push(MimePart::attachment(content_type, filename, data));
         self
     }
     /// Adds any part as an attachment (e.g. [`MimePart::forward`]).
-    pub fn attach(mut self, part: MimePart) -> Self {
+    pub fn attach(mut self, part: MimePart<'a>) -> Self {
         self.attachments.push(part);
         self
     }
 
     /// The body tree: the explicit body, or one assembled from text, HTML, inline
-    /// parts and attachments.
-    fn body_tree(&self) -> Cow<'_, MimePart> {
+    /// parts and attachments. It only borrows the parts: no body is copied.
+    fn body_tree(&self) -> View<'_, 'a> {
         if let Some(b) = &self.body {
-            return Cow::Borrowed(b);
+            return View::Part(b);
         }
-        let text = self.text.as_ref().map(|t| MimePart::text(t.clone()));
         let html = self.html.as_ref().map(|h| {
-            let h = MimePart::html(h.clone());
             if self.inline.is_empty() {
-                h
+                View::Part(h)
             } else {
-                let mut v = vec![h];
-                v.extend(self.inline.iter().cloned());
-                MimePart::related(v)
+                let mut v = Vec::with_capacity(1 + self.inline.len());
+                v.push(View::Part(h));
+                v.extend(self.inline.iter().map(View::Part));
+                View::Multi("multipart/related", v)
             }
         });
-        let main = match (text, html) {
-            (Some(t), Some(h)) => MimePart::alternative(vec![t, h]),
+        let main = match (self.text.as_ref().map(View::Part), html) {
+            (Some(t), Some(h)) => View::Multi("multipart/alternative", vec![t, h]),
             (Some(t), None) => t,
             (None, Some(h)) => h,
-            (None, None) => MimePart::text(String::new()),
+            (None, None) => View::EmptyText,
         };
         if self.attachments.is_empty() {
-            Cow::Owned(main)
+            main
         } else {
-            let mut v = vec![main];
-            v.extend(self.attachments.iter().cloned());
-            Cow::Owned(MimePart::mixed(v))
+            let mut v = Vec::with_capacity(1 + self.attachments.len());
+            v.push(main);
+            v.extend(self.attachments.iter().map(View::Part));
+            View::Multi("multipart/mixed", v)
         }
     }
 
@@ -427,7 +455,7 @@ impl MessageBuilder {
         let mut head = Vec::with_capacity(1024);
         self.write_headers(&mut head, opts)?;
         w.write_all(&head)?;
-        write_part(w, &body, &mut ctx)?;
+        write_view(w, &body, &mut ctx)?;
         Ok(())
     }
 
@@ -443,12 +471,12 @@ impl MessageBuilder {
 
     /// The message as bytes.
     pub fn to_vec(&self, opts: &WriteOptions) -> Result<Vec<u8>, BuildError> {
-        let mut v = Vec::with_capacity(4096);
+        let mut v = Vec::with_capacity(self.body_tree().size_hint() + 1024);
         self.write_to(&mut v, opts)?;
         Ok(v)
     }
 
-    fn validate(&self, body: &MimePart, opts: &WriteOptions) -> Result<(), BuildError> {
+    fn validate(&self, body: &View<'_, '_>, opts: &WriteOptions) -> Result<(), BuildError> {
         if self.from.is_empty() {
             return Err(BuildError::MissingFrom);
         }
@@ -479,7 +507,7 @@ impl MessageBuilder {
         if let Some(s) = &self.sender {
             check_token(&s.address, false)?;
         }
-        validate_part(body, opts)
+        validate_view(body, opts)
     }
 
     fn generated_id(&self, opts: &WriteOptions) -> String {
@@ -578,7 +606,15 @@ fn check_content_type(ct: &str) -> Result<(), BuildError> {
     }
 }
 
-fn validate_part(p: &MimePart, opts: &WriteOptions) -> Result<(), BuildError> {
+fn validate_view(v: &View<'_, '_>, opts: &WriteOptions) -> Result<(), BuildError> {
+    match v {
+        View::Part(p) => validate_part(p, opts),
+        View::Multi(_, children) => children.iter().try_for_each(|c| validate_view(c, opts)),
+        View::EmptyText => Ok(()),
+    }
+}
+
+fn validate_part(p: &MimePart<'_>, opts: &WriteOptions) -> Result<(), BuildError> {
     check_content_type(&p.content_type)?;
     for (n, _) in &p.headers {
         check_header_name(n)?;
@@ -662,8 +698,38 @@ struct Ctx<'o> {
     counter: u32,
 }
 
+/// The body tree to write: borrowed parts, and the multiparts the builder
+/// assembles around them.
+enum View<'p, 'a> {
+    /// A part given by the caller (possibly a multipart of its own).
+    Part(&'p MimePart<'a>),
+    /// A multipart assembled by the builder: its content type and parts.
+    Multi(&'static str, Vec<View<'p, 'a>>),
+    /// The empty `text/plain` of a message without any body.
+    EmptyText,
+}
+
+impl View<'_, '_> {
+    /// Roughly the encoded size (for sizing the output once).
+    fn size_hint(&self) -> usize {
+        fn part(p: &MimePart<'_>) -> usize {
+            300 + match &p.body {
+                PartBody::Text(t) => t.len() + t.len() / 8,
+                PartBody::Bytes(b) => b.len() / 57 * 78 + 80,
+                PartBody::Message(m) => m.len() + m.len() / 16,
+                PartBody::Multipart(ps) => ps.iter().map(part).sum(),
+            }
+        }
+        match self {
+            View::Part(p) => part(p),
+            View::Multi(_, c) => 300 + c.iter().map(View::size_hint).sum::<usize>(),
+            View::EmptyText => 100,
+        }
+    }
+}
+
 /// Collects every identity-encoded body so a boundary can be checked against them.
-fn identity_bodies<'p>(p: &'p MimePart, out: &mut Vec<&'p [u8]>) {
+fn identity_bodies<'p>(p: &'p MimePart<'_>, out: &mut Vec<&'p [u8]>) {
     match &p.body {
         PartBody::Text(t) => out.push(t.as_bytes()),
         PartBody::Bytes(b) => out.push(b),
@@ -672,11 +738,19 @@ fn identity_bodies<'p>(p: &'p MimePart, out: &mut Vec<&'p [u8]>) {
     }
 }
 
+fn view_bodies<'p>(v: &'p View<'p, '_>, out: &mut Vec<&'p [u8]>) {
+    match v {
+        View::Part(p) => identity_bodies(p, out),
+        View::Multi(_, c) => c.iter().for_each(|c| view_bodies(c, out)),
+        View::EmptyText => {}
+    }
+}
+
 /// A boundary prefix that occurs in no body. `=_` never occurs in base64 or
 /// quoted-printable output, so only bodies written as they are can collide.
-fn boundary_prefix(body: &MimePart, unique: u64) -> String {
+fn boundary_prefix(body: &View<'_, '_>, unique: u64) -> String {
     let mut bodies = Vec::new();
-    identity_bodies(body, &mut bodies);
+    view_bodies(body, &mut bodies);
     let mut salt = 0u32;
     loop {
         let prefix = format!(
@@ -741,7 +815,59 @@ fn message_needs(st: &BodyStats) -> Transport {
     }
 }
 
-fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> io::Result<()> {
+fn write_view<W: Write + ?Sized>(w: &mut W, v: &View<'_, '_>, ctx: &mut Ctx<'_>) -> io::Result<()> {
+    match v {
+        View::Part(p) => write_part(w, p, ctx),
+        View::EmptyText => write_part(w, &MimePart::text(""), ctx),
+        View::Multi(ct, children) => {
+            ctx.counter += 1;
+            let b = format!("{}{}", ctx.prefix, ctx.counter);
+            let mut ct_tokens = vec![format!("{ct};")];
+            ct_tokens.extend(encoding::param_tokens(
+                "boundary",
+                &b,
+                ctx.opts.utf8_headers,
+            ));
+            let mut head = Vec::with_capacity(128);
+            encoding::write_field(&mut head, "Content-Type", &ct_tokens)?;
+            head.extend_from_slice(b"\r\n");
+            w.write_all(&head)?;
+            for c in children {
+                write_delimiter(w, &b, false)?;
+                write_view(w, c, ctx)?;
+                w.write_all(b"\r\n")?;
+            }
+            write_delimiter(w, &b, true)
+        }
+    }
+}
+
+/// Writes `--boundary` (with `--` when `close`) and CRLF in one write.
+fn write_delimiter<W: Write + ?Sized>(w: &mut W, b: &str, close: bool) -> io::Result<()> {
+    let mut line = [0u8; 100];
+    let n = b.len();
+    match line.get_mut(..n + 6) {
+        Some(l) => {
+            let (dash, rest) = l.split_at_mut(2);
+            dash.copy_from_slice(b"--");
+            let (name, rest) = rest.split_at_mut(n);
+            name.copy_from_slice(b.as_bytes());
+            if close {
+                rest.copy_from_slice(b"--\r\n");
+                w.write_all(l)
+            } else {
+                rest.get_mut(..2)
+                    .unwrap_or_default()
+                    .copy_from_slice(b"\r\n");
+                w.write_all(line.get(..n + 4).unwrap_or_default())
+            }
+        }
+        None if close => write!(w, "--{b}--\r\n"),
+        None => write!(w, "--{b}\r\n"),
+    }
+}
+
+fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart<'_>, ctx: &mut Ctx<'_>) -> io::Result<()> {
     let utf8 = ctx.opts.utf8_headers;
     let mut head = Vec::with_capacity(256);
     let mut params: Vec<(String, String)> = p.params.clone();
@@ -818,11 +944,11 @@ fn write_part<W: Write + ?Sized>(w: &mut W, p: &MimePart, ctx: &mut Ctx<'_>) -> 
         (PartBody::Multipart(parts), _) => {
             let b = boundary.unwrap_or_default();
             for c in parts {
-                write!(w, "--{b}\r\n")?;
+                write_delimiter(w, &b, false)?;
                 write_part(w, c, ctx)?;
                 w.write_all(b"\r\n")?;
             }
-            write!(w, "--{b}--\r\n")?;
+            write_delimiter(w, &b, true)?;
         }
         (PartBody::Text(t), Some(Cte::QuotedPrintable)) => {
             encoding::write_quoted_printable(t.as_bytes(), w)?

@@ -43,22 +43,117 @@ pub(crate) fn base64_decode_lenient(input: &[u8]) -> Vec<u8> {
     out
 }
 
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Two base64 characters for every 12-bit value.
+static B64_PAIRS: [[u8; 2]; 4096] = {
+    let mut t = [[0u8; 2]; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = [B64[i >> 6], B64[i & 63]];
+        i += 1;
+    }
+    t
+};
+
+/// Encodes whole 3-byte groups of `input` into `out` (4 bytes per group).
+fn b64_groups(input: &[u8], out: &mut [u8]) {
+    for (g, o) in input.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+        if let ([a, b, c], [o0, o1, o2, o3]) = (g, o) {
+            let n = (usize::from(*a) << 16) | (usize::from(*b) << 8) | usize::from(*c);
+            let [p0, p1] = B64_PAIRS[n >> 12];
+            let [p2, p3] = B64_PAIRS[n & 0xfff];
+            (*o0, *o1, *o2, *o3) = (p0, p1, p2, p3);
+        }
+    }
+}
+
+/// Two base64 characters for every 12-bit value, first character in the low byte.
+static B64_PAIRS16: [u16; 4096] = {
+    let mut t = [0u16; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = B64[i >> 6] as u16 | (B64[i & 63] as u16) << 8;
+        i += 1;
+    }
+    t
+};
+
+/// Encodes one full base64 line: 57 bytes into 76 characters, six bytes at a time.
+fn b64_line(input: &[u8; 57], out: &mut [u8; 76]) {
+    let mut padded = [0u8; 64];
+    if let Some(p) = padded.get_mut(..57) {
+        p.copy_from_slice(input);
+    }
+    for k in 0..9 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&padded[6 * k..6 * k + 8]);
+        let x = u64::from_be_bytes(word);
+        let c = |shift: u32| u64::from(B64_PAIRS16[((x >> shift) & 0xfff) as usize]);
+        let v = c(52) | c(40) << 16 | c(28) << 32 | c(16) << 48;
+        out[8 * k..8 * k + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let n = (usize::from(input[54]) << 16) | (usize::from(input[55]) << 8) | usize::from(input[56]);
+    let [a, b] = B64_PAIRS[n >> 12];
+    let [c, d] = B64_PAIRS[n & 0xfff];
+    out[72..76].copy_from_slice(&[a, b, c, d]);
+}
+
 /// Writes `data` as base64 in lines of 76 characters, each ended by CRLF except the
-/// last, which has no line break (the caller writes what follows).
+/// last, which has no line break (the caller writes what follows). Encodes through
+/// a fixed stack buffer: about 4 KiB per write, whatever the size of `data`.
 pub(crate) fn write_base64<W: Write + ?Sized>(data: &[u8], w: &mut W) -> io::Result<()> {
-    let mut buf = [0u8; 80];
+    const LINES: usize = 52;
+    let mut buf = [0u8; LINES * 78];
+    let mut len = 0;
     let mut first = true;
-    for chunk in data.chunks(57) {
+    for line in data.chunks(57) {
+        if len + 78 > buf.len() {
+            w.write_all(buf.get(..len).unwrap_or_default())?;
+            len = 0;
+        }
+        let Some(out) = buf.get_mut(len..len + 78) else {
+            // Unreachable: `len + 78 <= buf.len()` after the flush above.
+            continue;
+        };
+        let mut n = 0;
         if !first {
-            w.write_all(b"\r\n")?;
+            out[..2].copy_from_slice(b"\r\n");
+            n = 2;
         }
         first = false;
-        let n = STANDARD
-            .encode_slice(chunk, &mut buf)
-            .map_err(io::Error::other)?;
-        w.write_all(buf.get(..n).unwrap_or_default())?;
+        let out = out.get_mut(n..).unwrap_or_default();
+        if let (Ok(l), Some(Ok(o))) = (
+            <&[u8; 57]>::try_from(line),
+            out.get_mut(..76).map(<&mut [u8; 76]>::try_from),
+        ) {
+            b64_line(l, o);
+            len += n + 76;
+            continue;
+        }
+        let whole = line.len() / 3 * 3;
+        let (full, tail) = line.split_at(whole);
+        b64_groups(full, out);
+        n += whole / 3 * 4;
+        if !tail.is_empty() {
+            let mut t = [0u8; 3];
+            t.get_mut(..tail.len())
+                .unwrap_or_default()
+                .copy_from_slice(tail);
+            let mut q = [0u8; 4];
+            b64_groups(&t, &mut q);
+            if tail.len() == 1 {
+                q[2] = b'=';
+            }
+            q[3] = b'=';
+            if let Some(o) = out.get_mut(whole / 3 * 4..whole / 3 * 4 + 4) {
+                o.copy_from_slice(&q);
+            }
+            n += 4;
+        }
+        len += n;
     }
-    Ok(())
+    w.write_all(buf.get(..len).unwrap_or_default())
 }
 
 /// Splits text into lines on CRLF, LF or a lone CR. Yields (line, ended by a break).
@@ -66,7 +161,7 @@ pub(crate) fn lines(s: &[u8]) -> impl Iterator<Item = (&[u8], bool)> {
     let mut rest = Some(s);
     std::iter::from_fn(move || {
         let r = rest?;
-        match r.iter().position(|&b| b == b'\n' || b == b'\r') {
+        match memchr::memchr2(b'\n', b'\r', r) {
             Some(i) => {
                 let line = r.get(..i).unwrap_or_default();
                 let skip = if r.get(i) == Some(&b'\r') && r.get(i + 1) == Some(&b'\n') {
@@ -96,41 +191,89 @@ pub(crate) struct BodyStats {
 }
 
 pub(crate) fn stats(s: &[u8]) -> BodyStats {
-    let mut st = BodyStats {
-        len: s.len(),
-        ..Default::default()
-    };
-    for (line, _) in lines(s) {
-        st.max_line = st.max_line.max(line.len());
+    let mut max_line = 0;
+    let mut from = 0;
+    for i in memchr::memchr2_iter(b'\r', b'\n', s) {
+        max_line = max_line.max(i - from);
+        from = i + 1;
     }
-    st.non_ascii = s.iter().filter(|&&b| b >= 0x80).count();
-    st.has_nul = memchr::memchr(0, s).is_some();
-    st
+    max_line = max_line.max(s.len() - from);
+    BodyStats {
+        len: s.len(),
+        max_line,
+        non_ascii: s.iter().map(|&b| usize::from(b >> 7)).sum(),
+        has_nul: memchr::memchr(0, s).is_some(),
+    }
 }
 
 /// Writes text with every line break as CRLF (no final break unless the text has one).
+/// Text that already has only CRLF breaks is written in one piece.
 pub(crate) fn write_crlf_text<W: Write + ?Sized>(s: &[u8], w: &mut W) -> io::Result<()> {
-    for (line, eol) in lines(s) {
-        w.write_all(line)?;
-        if eol {
-            w.write_all(b"\r\n")?;
+    let mut from = 0;
+    let mut iter = memchr::memchr2_iter(b'\r', b'\n', s).peekable();
+    while let Some(i) = iter.next() {
+        if s.get(i) == Some(&b'\r') && s.get(i + 1) == Some(&b'\n') {
+            // Already CRLF: keep going without a write.
+            iter.next();
+            continue;
         }
+        // A bare LF or lone CR: write up to it, then CRLF.
+        w.write_all(s.get(from..i).unwrap_or_default())?;
+        w.write_all(b"\r\n")?;
+        from = i + 1;
     }
-    Ok(())
+    w.write_all(s.get(from..).unwrap_or_default())
 }
 
+/// Bytes written as they are inside a quoted-printable line (space and tab only
+/// when not last on the line).
+static QP_LITERAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = b'!';
+    while b <= b'~' {
+        t[b as usize] = b != b'=';
+        b += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t
+};
+
 /// Writes text as quoted-printable: line breaks become hard CRLF breaks, output lines
-/// are at most 76 characters.
+/// are at most 76 characters. Runs of literal bytes are copied in one piece.
 pub(crate) fn write_quoted_printable<W: Write + ?Sized>(s: &[u8], w: &mut W) -> io::Result<()> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = Vec::with_capacity(128);
+    let mut out = Vec::with_capacity(4096);
     for (line, eol) in lines(s) {
-        out.clear();
+        let n = line.len();
+        // A space or tab that ends the line must be encoded.
+        let lit_end = if line.last().is_some_and(|&b| b == b' ' || b == b'\t') {
+            n - 1
+        } else {
+            n
+        };
         let mut col = 0;
-        for (i, &b) in line.iter().enumerate() {
-            let last = i + 1 == line.len();
-            let literal =
-                (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+        let mut i = 0;
+        while i < n {
+            // Fast path: literal bytes that fit before column 75 (no soft break can
+            // be needed for them).
+            let room = 75usize.saturating_sub(col);
+            let run = line
+                .get(i..lit_end.max(i))
+                .unwrap_or_default()
+                .iter()
+                .take(room)
+                .take_while(|&&b| QP_LITERAL[usize::from(b)])
+                .count();
+            if run > 0 {
+                out.extend_from_slice(line.get(i..i + run).unwrap_or_default());
+                col += run;
+                i += run;
+                continue;
+            }
+            let Some(&b) = line.get(i) else { break };
+            let last = i + 1 == n;
+            let literal = QP_LITERAL[usize::from(b)] && (!last || (b != b' ' && b != b'\t'));
             let width = if literal { 1 } else { 3 };
             // Keep room for the soft break '=' unless this is the last character.
             let limit = if last { 76 } else { 75 };
@@ -144,13 +287,17 @@ pub(crate) fn write_quoted_printable<W: Write + ?Sized>(s: &[u8], w: &mut W) -> 
                 out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
             }
             col += width;
+            i += 1;
         }
         if eol {
             out.extend_from_slice(b"\r\n");
         }
-        w.write_all(&out)?;
+        if out.len() >= 4000 {
+            w.write_all(&out)?;
+            out.clear();
+        }
     }
-    Ok(())
+    w.write_all(&out)
 }
 
 /// Splits `s` into pieces of at most `max` bytes without splitting a UTF-8 character.
@@ -379,6 +526,43 @@ mod tests {
         }
         let dec = quoted_printable::decode(&out, quoted_printable::ParseMode::Strict).unwrap();
         assert_eq!(dec, text.replace('\n', "\r\n").as_bytes());
+    }
+
+    #[test]
+    fn base64_matches_the_reference_encoder() {
+        for len in [
+            0,
+            1,
+            2,
+            3,
+            56,
+            57,
+            58,
+            114,
+            57 * 52,
+            57 * 52 + 1,
+            57 * 53 + 2,
+            10_000,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7919 % 256) as u8).collect();
+            let mut out = Vec::new();
+            write_base64(&data, &mut out).unwrap();
+            let want: Vec<u8> = data
+                .chunks(57)
+                .map(|c| STANDARD.encode(c).into_bytes())
+                .collect::<Vec<_>>()
+                .join(&b"\r\n"[..]);
+            assert_eq!(out, want, "length {len}");
+        }
+    }
+
+    #[test]
+    fn crlf_text_and_stats() {
+        let mut out = Vec::new();
+        write_crlf_text(b"a\nb\r\nc\rd\r\r\n\n", &mut out).unwrap();
+        assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n\r\n\r\n");
+        let st = stats("abc\r\nxxxxx\n\u{e9}".as_bytes());
+        assert_eq!((st.max_line, st.non_ascii, st.has_nul), (5, 2, false));
     }
 
     #[test]

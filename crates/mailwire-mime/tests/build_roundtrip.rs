@@ -262,7 +262,7 @@ fn python_agrees_with_what_we_build() {
     let forwarded = std::fs::read(common::data_dir().join("attached_message.eml")).unwrap();
     let fwd = Message::parse(&forwarded[..]).unwrap();
     let long_name = "Ünïcödé ".repeat(12) + "report.pdf";
-    let cases: Vec<(MessageBuilder, WriteOptions)> = vec![
+    let cases: Vec<(MessageBuilder<'_>, WriteOptions)> = vec![
         (
             MessageBuilder::new()
                 .from(Mailbox::new("Jörg Müller", "joerg@example.de"))
