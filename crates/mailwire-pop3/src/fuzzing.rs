@@ -20,8 +20,7 @@ use crate::types::{ApopTimestamp, Response, Uid};
 /// a line that parses back to the same command. `decode_command` must agree with
 /// `parse_command` on a CRLF-terminated copy.
 pub fn command(data: &[u8]) {
-    let mut options = CommandOptions::default();
-    options.max_line_len = 1024;
+    let options = CommandOptions::new(1024, 40);
     if let Ok(command) = parse_command(data, &options) {
         let wire = command.to_bytes();
         let line = wire.strip_suffix(b"\r\n").unwrap_or(&wire);

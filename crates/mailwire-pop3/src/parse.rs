@@ -20,6 +20,17 @@ pub struct CommandOptions {
     pub max_arg_len: usize,
 }
 
+impl CommandOptions {
+    /// Options with these limits: the longest line (CRLF included) and argument (in
+    /// characters).
+    pub fn new(max_line_len: usize, max_arg_len: usize) -> CommandOptions {
+        CommandOptions {
+            max_line_len,
+            max_arg_len,
+        }
+    }
+}
+
 impl Default for CommandOptions {
     fn default() -> Self {
         CommandOptions {

@@ -144,8 +144,7 @@ proptest! {
     fn command_roundtrip(command in command()) {
         let wire = command.to_bytes();
         prop_assert!(!strip_crlf(&wire).contains(&b'\n') && !strip_crlf(&wire).contains(&b'\r'));
-        let mut options = CommandOptions::default();
-        options.max_line_len = 1000;
+        let options = CommandOptions::new(1000, 40);
         prop_assert_eq!(parse_command(strip_crlf(&wire), &options), Ok(command.clone()));
         // Any split: a prefix is "need more bytes", the whole line is the command.
         for cut in 0..wire.len() {

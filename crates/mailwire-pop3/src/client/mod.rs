@@ -64,7 +64,7 @@
 //!   per [`TlsPolicy`] (on `+OK`: [`Transmit::StartTls`], every byte received after the
 //!   `+OK` is dropped, and `CAPA` is asked again). Then it logs in with the strongest
 //!   method that fits: SASL `AUTH` with the mechanism
-//!   [`choose_mechanism`](mailwire_core::sasl::choose_mechanism) picks (initial response
+//!   [`choose_mechanism`] picks (initial response
 //!   when the line stays within 255 octets, `*` when a challenge cannot be answered),
 //!   else `APOP` when the greeting has a timestamp, else `USER`/`PASS`. Passwords and
 //!   tokens readable on the wire are sent only over TLS unless

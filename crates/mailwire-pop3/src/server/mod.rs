@@ -233,10 +233,7 @@ impl ServerSession {
         tls: bool,
         timestamp: Option<ApopTimestamp>,
     ) -> ServerSession {
-        let options = CommandOptions {
-            max_line_len: config.max_line_len,
-            max_arg_len: config.max_arg_len,
-        };
+        let options = CommandOptions::new(config.max_line_len, config.max_arg_len);
         let mut session = ServerSession {
             lines: LineBuffer::new(config.max_line_len.saturating_sub(2)),
             options,
