@@ -256,9 +256,9 @@ fn gmail_ehlo() {
             &Mechanism::Login,
             &Mechanism::Plain,
             &Mechanism::XOAuth2,
-            &Mechanism::Other("PLAIN-CLIENTTOKEN".into()),
+            &Mechanism::from_name("PLAIN-CLIENTTOKEN").unwrap(),
             &Mechanism::OAuthBearer,
-            &Mechanism::Other("XOAUTH".into()),
+            &Mechanism::from_name("XOAUTH").unwrap(),
         ]
     );
     assert!(reply.capabilities.supports_mechanism(&Mechanism::XOAuth2));

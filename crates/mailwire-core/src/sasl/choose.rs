@@ -202,7 +202,10 @@ mod tests {
         );
         assert_eq!(
             choose_mechanism(
-                &[Mechanism::XOAuth2, Mechanism::Other("SCRAM-SHA-256".into())],
+                &[
+                    Mechanism::XOAuth2,
+                    Mechanism::from_name("SCRAM-SHA-256").unwrap()
+                ],
                 pw,
                 Transport::Encrypted
             ),

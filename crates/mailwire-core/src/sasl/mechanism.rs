@@ -20,9 +20,10 @@ pub enum Mechanism {
     XOAuth2,
     /// `OAUTHBEARER` (RFC 7628).
     OAuthBearer,
-    /// Any other mechanism, upper-cased. Holds only SASL mechanism name characters
-    /// (`A-Z`, `0-9`, `-`, `_`; 1 to 20 of them).
-    Other(String),
+    /// Any other mechanism, upper-cased. Made only by [`Mechanism::from_name`], so it holds
+    /// only SASL mechanism name characters (`A-Z`, `0-9`, `-`, `_`; 1 to 20 of them) and
+    /// can never inject anything into a command or capability line.
+    Other(MechanismName),
 }
 
 impl Mechanism {
@@ -70,7 +71,7 @@ impl Mechanism {
             "CRAM-MD5" => Mechanism::CramMd5,
             "XOAUTH2" => Mechanism::XOAuth2,
             "OAUTHBEARER" => Mechanism::OAuthBearer,
-            _ => Mechanism::Other(upper),
+            _ => Mechanism::Other(MechanismName(upper)),
         })
     }
 
@@ -82,7 +83,7 @@ impl Mechanism {
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::OAuthBearer => "OAUTHBEARER",
-            Mechanism::Other(name) => name,
+            Mechanism::Other(name) => &name.0,
         }
     }
 
@@ -90,6 +91,24 @@ impl Mechanism {
     /// it must only be offered or used over TLS unless configured otherwise.
     pub fn is_plaintext(&self) -> bool {
         matches!(self, Mechanism::Plain | Mechanism::Login)
+    }
+}
+
+/// The name of a mechanism mailwire does not implement ([`Mechanism::Other`]): a valid
+/// SASL mechanism name, upper-cased.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MechanismName(String);
+
+impl MechanismName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MechanismName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -111,7 +130,7 @@ mod tests {
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
             Mechanism::OAuthBearer,
-            Mechanism::Other("SCRAM-SHA-256".into()),
+            Mechanism::from_name("scram-sha-256").unwrap(),
         ] {
             assert_eq!(Mechanism::from_name(m.as_str()), Some(m.clone()));
             assert_eq!(

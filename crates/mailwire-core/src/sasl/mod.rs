@@ -100,7 +100,7 @@ pub use credentials::{
     cram_md5_challenge,
 };
 pub use error::{MalformedReason, SaslError};
-pub use mechanism::Mechanism;
+pub use mechanism::{Mechanism, MechanismName};
 pub use server::{
     LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, ServerExchange, ServerOptions, Step,
 };
