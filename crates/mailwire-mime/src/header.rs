@@ -39,6 +39,13 @@ impl<'m> Header<'m> {
         .unwrap_or_default()
     }
 
+    /// The field name as raw bytes.
+    pub(crate) fn name_bytes(&self) -> &'m [u8] {
+        self.raw
+            .get(self.pos.start..self.pos.name_end)
+            .unwrap_or_default()
+    }
+
     /// The value as written: from after the colon to before the final line break,
     /// folding kept.
     pub fn raw_value(&self) -> &'m [u8] {

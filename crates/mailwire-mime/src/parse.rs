@@ -150,18 +150,45 @@ pub enum TransferEncoding {
 impl TransferEncoding {
     /// Parses a Content-Transfer-Encoding value (case-insensitive, whitespace trimmed).
     pub fn from_value(v: &[u8]) -> Self {
-        let v = syntax::unfold(v);
-        let v: Vec<u8> = v
-            .into_iter()
-            .take_while(|&b| b != b'(' && b != b' ')
-            .collect();
-        match v.to_ascii_lowercase().as_slice() {
-            b"7bit" | b"" => Self::SevenBit,
-            b"8bit" => Self::EightBit,
-            b"binary" => Self::Binary,
-            b"quoted-printable" => Self::QuotedPrintable,
-            b"base64" => Self::Base64,
-            _ => Self::Other,
+        // The first word, line breaks and surrounding whitespace skipped; no copy
+        // unless the value is folded inside the word.
+        let start = v
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(v.len());
+        let rest = v.get(start..).unwrap_or_default();
+        let end = rest
+            .iter()
+            .position(|&b| matches!(b, b'(' | b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(rest.len());
+        let word = rest.get(..end).unwrap_or_default();
+        let after = rest.get(end..).unwrap_or_default();
+        if after.first().is_some_and(|&b| b == b'\r' || b == b'\n') {
+            // A line break inside the value: take the slow, exact path.
+            let v = syntax::unfold(v);
+            let v: Vec<u8> = v
+                .into_iter()
+                .take_while(|&b| b != b'(' && b != b' ')
+                .collect();
+            return Self::from_word(&v);
+        }
+        Self::from_word(word)
+    }
+
+    fn from_word(w: &[u8]) -> Self {
+        let is = |name: &[u8]| w.eq_ignore_ascii_case(name);
+        if w.is_empty() || is(b"7bit") {
+            Self::SevenBit
+        } else if is(b"8bit") {
+            Self::EightBit
+        } else if is(b"binary") {
+            Self::Binary
+        } else if is(b"quoted-printable") {
+            Self::QuotedPrintable
+        } else if is(b"base64") {
+            Self::Base64
+        } else {
+            Self::Other
         }
     }
     /// The canonical name (`7bit`, `quoted-printable`, ...); `x-unknown` for `Other`.
@@ -505,7 +532,17 @@ impl<'m> Part<'m> {
 
     /// The first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<Header<'m>> {
-        self.headers().find(|h| h.name().eq_ignore_ascii_case(name))
+        let raw = self.raw;
+        let name = name.as_bytes();
+        self.node()
+            .header
+            .fields
+            .iter()
+            .find(|f| {
+                raw.get(f.start..f.name_end)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .map(|f| Header::new(raw, f))
     }
 
     /// Every header field with this name (case-insensitive), in order.
@@ -514,7 +551,7 @@ impl<'m> Part<'m> {
         'm: 'n,
     {
         self.headers()
-            .filter(move |h| h.name().eq_ignore_ascii_case(name))
+            .filter(move |h| h.name_bytes().eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// The media type, lowercase (`text`; the default `text` or, in a digest, `message`).

@@ -4,6 +4,7 @@
 //! Everything here is lax (it accepts what real mail contains) and total: no input
 //! makes it panic, and every index is checked.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Positions of one header field inside the raw message.
@@ -137,25 +138,48 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A lexical token of a structured header field.
+/// A lexical token of a structured header field. Borrows the value; only quoted
+/// strings and comments with escapes or line breaks are copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
+enum Tok<'s> {
     /// A run of atext (and dots).
-    Atom(Vec<u8>),
+    Atom(&'s [u8]),
     /// The content of a quoted string, unescaped.
-    Quoted(Vec<u8>),
+    Quoted(Cow<'s, [u8]>),
     /// The content of a comment (outer parentheses removed).
-    Comment(Vec<u8>),
+    Comment(Cow<'s, [u8]>),
     /// A special character.
     Special(u8),
     /// A domain literal `[...]`, brackets kept.
-    Literal(Vec<u8>),
+    Literal(&'s [u8]),
 }
 
 const SPECIALS: &[u8] = b"()<>[]:;@\\,\"";
 
-fn tokenize(s: &[u8], extra_specials: &[u8]) -> Vec<Tok> {
-    let mut toks = Vec::new();
+/// Whether `b` ends an atom: whitespace, an opening delimiter or a special.
+fn ends_atom(b: u8, extra_specials: &[u8]) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t'
+            | b'\r'
+            | b'\n'
+            | b'('
+            | b')'
+            | b'<'
+            | b'>'
+            | b'['
+            | b']'
+            | b':'
+            | b';'
+            | b'@'
+            | b'\\'
+            | b','
+            | b'"'
+    ) || extra_specials.contains(&b)
+}
+
+fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
+    let mut toks = Vec::with_capacity(8);
     let mut i = 0;
     while let Some(&b) = s.get(i) {
         match b {
@@ -163,12 +187,15 @@ fn tokenize(s: &[u8], extra_specials: &[u8]) -> Vec<Tok> {
             b'(' => {
                 let mut depth = 1usize;
                 let mut j = i + 1;
-                let mut content = Vec::new();
+                let mut content: Option<Vec<u8>> = None;
                 while let Some(&c) = s.get(j) {
                     match c {
                         b'\\' => {
+                            let v = content.get_or_insert_with(|| {
+                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                            });
                             if let Some(&n) = s.get(j + 1) {
-                                content.push(n);
+                                v.push(n);
                             }
                             j += 2;
                             continue;
@@ -177,48 +204,65 @@ fn tokenize(s: &[u8], extra_specials: &[u8]) -> Vec<Tok> {
                         b')' => {
                             depth -= 1;
                             if depth == 0 {
-                                j += 1;
                                 break;
                             }
                         }
                         _ => {}
                     }
-                    content.push(c);
+                    if let Some(v) = &mut content {
+                        v.push(c);
+                    }
                     j += 1;
                 }
-                toks.push(Tok::Comment(content));
-                i = j.max(i + 1);
+                let stop = j.min(s.len());
+                toks.push(Tok::Comment(match content {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(s.get(i + 1..stop).unwrap_or_default()),
+                }));
+                i = (j + 1).max(i + 1);
             }
             b'"' => {
                 let mut j = i + 1;
-                let mut content = Vec::new();
+                let mut content: Option<Vec<u8>> = None;
                 while let Some(&c) = s.get(j) {
                     match c {
                         b'\\' => {
+                            let v = content.get_or_insert_with(|| {
+                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                            });
                             if let Some(&n) = s.get(j + 1) {
-                                content.push(n);
+                                v.push(n);
                             }
                             j += 2;
                             continue;
                         }
-                        b'"' => {
-                            j += 1;
-                            break;
+                        b'"' => break,
+                        b'\r' | b'\n' => {
+                            content.get_or_insert_with(|| {
+                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                            });
                         }
-                        b'\r' | b'\n' => {}
-                        _ => content.push(c),
+                        _ => {
+                            if let Some(v) = &mut content {
+                                v.push(c);
+                            }
+                        }
                     }
                     j += 1;
                 }
-                toks.push(Tok::Quoted(content));
-                i = j.max(i + 1);
+                let stop = j.min(s.len());
+                toks.push(Tok::Quoted(match content {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(s.get(i + 1..stop).unwrap_or_default()),
+                }));
+                i = (j + 1).max(i + 1);
             }
             b'[' => {
                 let end = s
                     .get(i..)
                     .and_then(|r| memchr::memchr(b']', r))
                     .map_or(s.len(), |k| i + k + 1);
-                toks.push(Tok::Literal(s.get(i..end).unwrap_or_default().to_vec()));
+                toks.push(Tok::Literal(s.get(i..end).unwrap_or_default()));
                 i = end.max(i + 1);
             }
             _ if SPECIALS.contains(&b) || extra_specials.contains(&b) => {
@@ -228,15 +272,12 @@ fn tokenize(s: &[u8], extra_specials: &[u8]) -> Vec<Tok> {
             _ => {
                 let mut j = i;
                 while let Some(&c) = s.get(j) {
-                    if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'"' | b'[')
-                        || SPECIALS.contains(&c)
-                        || extra_specials.contains(&c)
-                    {
+                    if ends_atom(c, extra_specials) {
                         break;
                     }
                     j += 1;
                 }
-                toks.push(Tok::Atom(s.get(i..j).unwrap_or_default().to_vec()));
+                toks.push(Tok::Atom(s.get(i..j).unwrap_or_default()));
                 i = j.max(i + 1);
             }
         }
@@ -260,11 +301,12 @@ pub(crate) enum RawAddr {
     GroupEnd,
 }
 
-fn phrase(toks: &[Tok]) -> Option<Vec<u8>> {
+fn phrase(toks: &[Tok<'_>]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     for t in toks {
         let word: &[u8] = match t {
-            Tok::Atom(a) | Tok::Quoted(a) | Tok::Literal(a) => a,
+            Tok::Atom(a) | Tok::Literal(a) => a,
+            Tok::Quoted(a) => a.as_ref(),
             Tok::Special(b'.') => b".",
             _ => continue,
         };
@@ -276,21 +318,21 @@ fn phrase(toks: &[Tok]) -> Option<Vec<u8>> {
     (!out.is_empty()).then_some(out)
 }
 
-fn last_comment(toks: &[Tok]) -> Option<Vec<u8>> {
+fn last_comment(toks: &[Tok<'_>]) -> Option<Vec<u8>> {
     toks.iter().rev().find_map(|t| match t {
-        Tok::Comment(c) if !c.is_empty() => Some(c.clone()),
+        Tok::Comment(c) if !c.is_empty() => Some(c.to_vec()),
         _ => None,
     })
 }
 
 /// Splits tokens of an addr-spec (no angle brackets) into local part and domain.
-fn addr_spec(toks: &[Tok]) -> (Vec<u8>, Option<Vec<u8>>) {
+fn addr_spec(toks: &[Tok<'_>]) -> (Vec<u8>, Option<Vec<u8>>) {
     let at = toks.iter().rposition(|t| *t == Tok::Special(b'@'));
     let (l, d) = match at {
         Some(k) => (toks.get(..k).unwrap_or_default(), toks.get(k + 1..)),
         None => (toks, None),
     };
-    let join = |ts: &[Tok]| -> Vec<u8> {
+    let join = |ts: &[Tok<'_>]| -> Vec<u8> {
         let mut out = Vec::new();
         for t in ts {
             match t {
@@ -305,7 +347,7 @@ fn addr_spec(toks: &[Tok]) -> (Vec<u8>, Option<Vec<u8>>) {
     (join(l), d.map(join))
 }
 
-fn mailbox(toks: &[Tok]) -> Option<RawAddr> {
+fn mailbox(toks: &[Tok<'_>]) -> Option<RawAddr> {
     if toks.iter().all(|t| matches!(t, Tok::Comment(_))) {
         return None;
     }
@@ -425,7 +467,8 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
     while let Some(t) = it.peek() {
         match t {
             Tok::Special(b';') => break,
-            Tok::Atom(a) | Tok::Quoted(a) => main.extend_from_slice(a),
+            Tok::Atom(a) => main.extend_from_slice(a),
+            Tok::Quoted(a) => main.extend_from_slice(a),
             Tok::Special(c) => main.push(*c),
             _ => {}
         }
@@ -452,7 +495,8 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
         while let Some(t) = it.peek() {
             match t {
                 Tok::Special(b';') => break,
-                Tok::Atom(a) | Tok::Quoted(a) | Tok::Literal(a) => val.extend_from_slice(a),
+                Tok::Atom(a) | Tok::Literal(a) => val.extend_from_slice(a),
+                Tok::Quoted(a) => val.extend_from_slice(a),
                 Tok::Special(c) => val.push(*c),
                 Tok::Comment(_) => {}
             }
