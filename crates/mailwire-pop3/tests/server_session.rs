@@ -361,3 +361,32 @@ proptest! {
         prop_assert_eq!(run_chunked(&cuts), whole);
     }
 }
+
+#[test]
+fn back_pressure_while_a_decision_waits() {
+    let mut config = plaintext_config();
+    config.max_pending_input = 64;
+    let now = Instant::now();
+    let mut session = ServerSession::new(Arc::new(config), now);
+    session.handle_input(b"USER mrose\r\nPASS tanstaaf\r\n", now);
+    assert!(session.is_decision_pending());
+    assert!(session.wants_input(), "nothing buffered yet");
+    session.handle_input(&b"NOOP\r\n".repeat(20), now);
+    assert!(!session.wants_input(), "the driver must stop reading");
+    let _ = session.poll_event();
+    session.accept().unwrap();
+    let _ = session.poll_event();
+    session.open_maildrop(Vec::new()).unwrap();
+    assert!(session.wants_input());
+    let wire: Vec<u8> = transmits(&mut session)
+        .into_iter()
+        .flat_map(|t| match t {
+            Transmit::Data(b) => b.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(
+        String::from_utf8(wire).unwrap().matches("+OK\r\n").count(),
+        20
+    );
+}

@@ -74,6 +74,11 @@
 //!   a time.
 //! - **Multi-line answers** are un-stuffed with [`DotDecoder`]; message content goes out
 //!   in [`ClientEvent::MessageData`] pieces, never held whole.
+//! - **Timeouts.** Every response waited for has a deadline of
+//!   [`ClientConfig::timeout`], restarted by progress. A verb cannot read the clock, so
+//!   a deadline it starts is measured from the last `now` the session was given, and
+//!   the next [`handle_timeout`](Session::handle_timeout) restarts it from its own `now`
+//!   instead of failing: such a deadline may be late by up to one period, never early.
 //! - **Errors** (a refused greeting or login, a malformed line, a line nothing waits for,
 //!   an end of stream before `QUIT` is answered, a timeout) end the session with
 //!   [`ClientEvent::Closed`] and [`Transmit::Close`]; requests not yet answered get no
@@ -158,6 +163,8 @@ pub struct ClientSession {
     authenticated: Option<AuthMethod>,
     quitting: bool,
     deadline: Option<Instant>,
+    /// The deadline was set by a verb, from a stale `now`.
+    deadline_from_verb: bool,
     now: Instant,
     closed: bool,
 }
@@ -187,6 +194,7 @@ impl ClientSession {
             ready: false,
             authenticated: None,
             quitting: false,
+            deadline_from_verb: false,
             now,
             closed: false,
         }
@@ -287,7 +295,11 @@ impl ClientSession {
         self.next_id += 1;
         let id = RequestId(self.next_id);
         self.queued.push_back((id, command, kind));
+        let before = self.deadline;
         self.pump();
+        if self.deadline != before {
+            self.deadline_from_verb = true;
+        }
         Ok(id)
     }
 
@@ -349,6 +361,7 @@ impl ClientSession {
             self.lines.push(rest);
         }
         self.deadline = Some(self.now + self.config.timeout);
+        self.deadline_from_verb = false;
         let limit = self.config.max_listing_len;
         let too_large = match body {
             Body::Message(id) => {
@@ -418,6 +431,7 @@ impl ClientSession {
         let Some(expect) = self.expect.pop_front() else {
             return self.fail(ClientError::Unexpected);
         };
+        self.deadline_from_verb = false;
         self.deadline = if self.expect.is_empty() {
             None
         } else {
@@ -725,7 +739,11 @@ impl Session for ClientSession {
     fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         if self.deadline.is_some_and(|deadline| deadline <= now) {
-            self.fail(ClientError::Timeout);
+            if std::mem::take(&mut self.deadline_from_verb) {
+                self.deadline = Some(now + self.config.timeout);
+            } else {
+                self.fail(ClientError::Timeout);
+            }
         }
     }
 
