@@ -390,3 +390,78 @@ fn back_pressure_while_a_decision_waits() {
         20
     );
 }
+
+#[test]
+fn oauth_rejection_sends_the_error_challenge_first() {
+    let mut config = ServerConfig::new();
+    config.auth_mechanisms = vec![Mechanism::XOAuth2];
+    let now = Instant::now();
+    let mut session = ServerSession::new_tls(Arc::new(config), now);
+    let _ = transmits(&mut session);
+    // user=a@example.com^Aauth=Bearer t0k3n^A^A
+    session.handle_input(
+        b"AUTH XOAUTH2 dXNlcj1hQGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIHQwazNuAQE=\r\n",
+        now,
+    );
+    assert!(matches!(
+        session.poll_event(),
+        Some(ServerEvent::Auth { .. })
+    ));
+    session
+        .reject(Response::err_with(
+            mailwire_pop3::types::ResponseCode::Auth,
+            "Invalid token",
+        ))
+        .unwrap();
+    let out = transmits(&mut session);
+    let Transmit::Data(challenge) = &out[0] else {
+        panic!()
+    };
+    assert!(challenge.starts_with(b"+ eyJ"), "{challenge:?}");
+    session.handle_input(b"\r\n", now);
+    assert_eq!(
+        transmits(&mut session),
+        [Transmit::Data(b"-ERR [AUTH] Invalid token\r\n"[..].into())]
+    );
+    assert_eq!(session.state(), State::Authorization);
+}
+
+#[test]
+fn a_refused_commit_still_closes() {
+    let now = Instant::now();
+    let mut session = ServerSession::new(Arc::new(plaintext_config()), now);
+    session.handle_input(b"USER mrose\r\nPASS tanstaaf\r\nDELE 1\r\nQUIT\r\n", now);
+    let _ = session.poll_event();
+    session.accept().unwrap();
+    let _ = session.poll_event();
+    session
+        .open_maildrop(vec![mailwire_pop3::server::MessageInfo {
+            size: 3,
+            uid: "a".try_into().unwrap(),
+        }])
+        .unwrap();
+    assert_eq!(
+        session.poll_event(),
+        Some(ServerEvent::Commit { deleted: vec![0] })
+    );
+    assert_eq!(session.state(), State::Update);
+    session
+        .reject(Response::err_with(
+            mailwire_pop3::types::ResponseCode::SysTemp,
+            "some deleted messages not removed",
+        ))
+        .unwrap();
+    assert!(session.is_closed());
+    assert_eq!(
+        session.poll_event(),
+        Some(ServerEvent::Closed {
+            reason: CloseReason::Quit
+        })
+    );
+    let out = transmits(&mut session);
+    let Transmit::Data(wire) = &out[0] else {
+        panic!()
+    };
+    assert!(wire.ends_with(b"-ERR [SYS/TEMP] some deleted messages not removed\r\n"));
+    assert_eq!(out.last(), Some(&Transmit::Close));
+}
