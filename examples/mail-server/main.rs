@@ -1,16 +1,19 @@
-//! `mail-server`: takes mail by SMTP and keeps it in a Maildir per user.
+//! `mail-server`: takes mail by SMTP, keeps it in a Maildir per user, and serves it by
+//! POP3.
 //!
 //! ```text
 //! cargo run --release --example mail-server
 //! ```
 //!
-//! With no flags: SMTP on 127.0.0.1:2525, a Maildir++ per user under `./mail-data`, the
-//! domain `localhost`, and a user `demo` with password `demo` (with a warning; the server
-//! refuses to bind a non-loopback address while that default user exists). See `--help`.
+//! With no flags: SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:1110, a Maildir++ per user
+//! under `./mail-data`, the domain `localhost`, and a user `demo` with password `demo`
+//! (with a warning; the server refuses to bind a non-loopback address while that default
+//! user exists). See `--help`.
 //!
 //! A message answered with `250` is on disk, fsynced, before the `250` is sent. Ctrl-C
 //! stops accepting connections and lets open sessions finish.
 
+mod pop3;
 mod received;
 mod smtp;
 
@@ -47,6 +50,12 @@ struct Args {
     /// An SMTP listener with implicit TLS (port 465 style).
     #[arg(long, value_name = "ADDR")]
     smtps: Option<SocketAddr>,
+    /// The POP3 listener (STLS offered), serving the same Maildirs.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1110")]
+    pop3: SocketAddr,
+    /// A POP3 listener with implicit TLS (port 995 style).
+    #[arg(long, value_name = "ADDR")]
+    pop3s: Option<SocketAddr>,
     /// The mail domain: recipients user@DOMAIN are local.
     #[arg(long, value_name = "NAME", default_value = "localhost")]
     domain: String,
@@ -173,7 +182,11 @@ async fn run(args: Args) -> Result<(), String> {
         users.insert(name.to_owned(), Secret::new(password.to_owned()));
     }
     let default_user = users.is_empty();
-    let listeners: Vec<SocketAddr> = std::iter::once(args.smtp).chain(args.smtps).collect();
+    let listeners: Vec<SocketAddr> = [args.smtp, args.pop3]
+        .into_iter()
+        .chain(args.smtps)
+        .chain(args.pop3s)
+        .collect();
     if default_user {
         warn!("no --user given: made the user demo with password demo; do not expose this server");
         if let Some(addr) = listeners.iter().find(|a| !a.ip().is_loopback()) {
@@ -211,6 +224,16 @@ async fn run(args: Args) -> Result<(), String> {
     // Passwords in the clear only where nobody can listen in: a loopback-only server.
     config.allow_plaintext_auth = listeners.iter().all(|a| a.ip().is_loopback());
     let config = Arc::new(config);
+
+    let mut pop3_config = mailwire_pop3::server::ServerConfig::new();
+    pop3_config.hostname = hostname.clone();
+    pop3_config.max_errors = args.max_errors;
+    pop3_config.idle_timeout = args.command_timeout.max(Duration::from_secs(600));
+    pop3_config.stls = true;
+    pop3_config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
+    pop3_config.allow_plaintext_auth = config.allow_plaintext_auth;
+    let pop3_config = Arc::new(pop3_config);
+    let pop3_locks = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
 
     let app = Arc::new(App {
         store,
@@ -264,6 +287,48 @@ async fn run(args: Args) -> Result<(), String> {
         options.name = "smtps".into();
         options.implicit_tls = Some(tls.clone());
         let service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            service,
+            options,
+            shutdown.triggered(),
+        )));
+    }
+    {
+        let listener = TcpListener::bind(args.pop3)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.pop3))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        info!("POP3 listening on {bound} (STLS offered)");
+        let mut options = options.clone();
+        options.name = "pop3".into();
+        options.starttls = Some(tls.clone());
+        let service = Arc::new(pop3::Pop3Service::new(
+            app.clone(),
+            pop3_config.clone(),
+            pop3_locks.clone(),
+        ));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            service,
+            options,
+            shutdown.triggered(),
+        )));
+    }
+    if let Some(addr) = args.pop3s {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        info!("POP3S listening on {bound} (implicit TLS)");
+        let mut options = options.clone();
+        options.name = "pop3s".into();
+        options.implicit_tls = Some(tls.clone());
+        let service = Arc::new(pop3::Pop3Service::new(
+            app.clone(),
+            pop3_config.clone(),
+            pop3_locks.clone(),
+        ));
         tasks.push(tokio::spawn(serve(
             listener,
             service,

@@ -103,6 +103,8 @@ pub(crate) struct MailServer {
     pub(crate) child: Child,
     pub(crate) smtp: SocketAddr,
     pub(crate) smtps: SocketAddr,
+    pub(crate) pop3: SocketAddr,
+    pub(crate) pop3s: SocketAddr,
     pub(crate) data: TempDir,
     pub(crate) log: PathBuf,
 }
@@ -128,6 +130,10 @@ impl MailServer {
             "127.0.0.1:0".into(),
             "--smtps".into(),
             "127.0.0.1:0".into(),
+            "--pop3".into(),
+            "127.0.0.1:0".into(),
+            "--pop3s".into(),
+            "127.0.0.1:0".into(),
             "--domain".into(),
             domain.into(),
             "--user".into(),
@@ -144,16 +150,19 @@ impl MailServer {
             .spawn()
             .expect("start mail-server");
         let start = Instant::now();
-        let (smtp, smtps) = loop {
+        let (smtp, smtps, pop3, pop3s) = loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let find = |label: &str| -> Option<SocketAddr> {
                 let at = text.find(label)? + label.len();
                 text[at..].split_whitespace().next()?.parse().ok()
             };
-            if let (Some(smtp), Some(smtps)) =
-                (find("SMTP listening on "), find("SMTPS listening on "))
-            {
-                break (smtp, smtps);
+            if let (Some(smtp), Some(smtps), Some(pop3), Some(pop3s)) = (
+                find("SMTP listening on "),
+                find("SMTPS listening on "),
+                find("POP3 listening on "),
+                find("POP3S listening on "),
+            ) {
+                break (smtp, smtps, pop3, pop3s);
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("mail-server exited with {status}:\n{text}");
@@ -166,10 +175,14 @@ impl MailServer {
         };
         wait_for_port(smtp, Duration::from_secs(20));
         wait_for_port(smtps, Duration::from_secs(20));
+        wait_for_port(pop3, Duration::from_secs(20));
+        wait_for_port(pop3s, Duration::from_secs(20));
         MailServer {
             child,
             smtp,
             smtps,
+            pop3,
+            pop3s,
             data,
             log,
         }

@@ -1,0 +1,454 @@
+//! The POP3 side: the same users and Maildirs as SMTP, one session at a time per maildrop.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use mailwire_core::sasl::Credentials;
+use mailwire_maildir::{Maildir, MessageEntry};
+use mailwire_pop3::server::{MessageInfo, ServerConfig, ServerEvent, ServerSession};
+use mailwire_pop3::types::{ApopTimestamp, Response, ResponseCode, Uid};
+use mailwire_tokio::{ConnectionInfo, DriveError, Handler, Service};
+use tracing::{info, warn};
+
+use crate::App;
+
+/// How much of a message file is read at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// The users whose maildrop a session holds open (TRANSACTION state).
+type Locks = Arc<Mutex<HashSet<String>>>;
+
+/// Makes a POP3 session and its handler for each connection.
+pub(crate) struct Pop3Service {
+    app: Arc<App>,
+    config: Arc<ServerConfig>,
+    locks: Locks,
+    seed: AtomicU64,
+}
+
+impl Pop3Service {
+    /// A service; every listener given a clone of the same `locks` shares the IN-USE rule.
+    pub(crate) fn new(app: Arc<App>, config: Arc<ServerConfig>, locks: Locks) -> Pop3Service {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Pop3Service {
+            app,
+            config,
+            locks,
+            seed: AtomicU64::new(nanos ^ (u64::from(std::process::id()) << 32)),
+        }
+    }
+}
+
+impl Service for Pop3Service {
+    type Session = ServerSession;
+    type Handler = Pop3Handler;
+
+    fn open(&self, info: &ConnectionInfo) -> (ServerSession, Pop3Handler) {
+        // The APOP timestamp (and CRAM-MD5 challenge) must differ for every connection and
+        // be hard to guess: a scrambled counter seeded from the clock and the pid.
+        let unique = self
+            .seed
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .rotate_left(17);
+        let clock = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let session = match ApopTimestamp::generate(unique, clock, &self.app.hostname) {
+            Ok(timestamp) => {
+                ServerSession::with_timestamp(self.config.clone(), timestamp, info.tls, info.now)
+            }
+            Err(e) => {
+                warn!(
+                    "no APOP timestamp for hostname {:?}: {e}",
+                    self.app.hostname
+                );
+                if info.tls {
+                    ServerSession::new_tls(self.config.clone(), info.now)
+                } else {
+                    ServerSession::new(self.config.clone(), info.now)
+                }
+            }
+        };
+        (
+            session,
+            Pop3Handler::new(self.app.clone(), self.locks.clone(), info),
+        )
+    }
+
+    fn busy(&self, info: &ConnectionInfo) -> Option<(ServerSession, Pop3Handler)> {
+        Some((
+            ServerSession::busy(self.config.clone(), info.now),
+            Pop3Handler::new(self.app.clone(), self.locks.clone(), info),
+        ))
+    }
+
+    fn finished(&self, info: &ConnectionInfo, result: &Result<(), DriveError>) {
+        if let Err(e) = result {
+            info!(peer = %info.peer, "POP3 session ended: {e}");
+        }
+    }
+}
+
+/// One POP3 session's state: the maildrop it holds and its listing.
+pub(crate) struct Pop3Handler {
+    app: Arc<App>,
+    locks: Locks,
+    peer: String,
+    /// The user whose maildrop this session holds (and has locked).
+    locked: Option<String>,
+    maildir: Option<Maildir>,
+    /// The listing given to the session: wire number n is `entries[n - 1]`.
+    entries: Vec<MessageEntry>,
+}
+
+impl Pop3Handler {
+    fn new(app: Arc<App>, locks: Locks, info: &ConnectionInfo) -> Pop3Handler {
+        Pop3Handler {
+            app,
+            locks,
+            peer: info.peer.ip().to_string(),
+            locked: None,
+            maildir: None,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The user name as configured, when `password` is theirs.
+    fn check_password(&self, user: &str, password: &str) -> Option<String> {
+        let expected = self.app.password_of(user)?;
+        (expected == password).then(|| user.to_owned())
+    }
+
+    fn check_credentials(&self, credentials: &Credentials) -> Option<String> {
+        let app = &self.app;
+        match credentials {
+            Credentials::Password(claim) => {
+                let password = app.password_of(&claim.authcid)?;
+                let authz_ok = claim
+                    .authzid
+                    .as_deref()
+                    .is_none_or(|z| z.is_empty() || z == claim.authcid);
+                (authz_ok && claim.password.expose() == password).then(|| claim.authcid.clone())
+            }
+            Credentials::CramMd5(claim) => {
+                let password = app.password_of(&claim.username)?;
+                claim.verify(password).then(|| claim.username.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn lock(&self, user: &str) -> bool {
+        match self.locks.lock() {
+            Ok(mut set) => set.insert(user.to_owned()),
+            // A panic while holding the lock: the set itself is still consistent.
+            Err(poisoned) => poisoned.into_inner().insert(user.to_owned()),
+        }
+    }
+
+    fn release(&mut self) {
+        if let Some(user) = self.locked.take() {
+            match self.locks.lock() {
+                Ok(mut set) => set.remove(&user),
+                Err(poisoned) => poisoned.into_inner().remove(&user),
+            };
+        }
+        self.maildir = None;
+        self.entries.clear();
+    }
+
+    /// Locks and lists `user`'s INBOX.
+    fn open_maildrop(&mut self, user: &str) -> Result<Vec<MessageInfo>, Response> {
+        if !self.lock(user) {
+            return Err(Response::in_use());
+        }
+        self.locked = Some(user.to_owned());
+        let listed = self.app.store.inbox(user).and_then(|maildir| {
+            let entries = tokio::task::block_in_place(|| maildir.list())?;
+            Ok((maildir, entries))
+        });
+        let (maildir, entries) = match listed {
+            Ok(found) => found,
+            Err(e) => {
+                warn!(peer = %self.peer, user, "cannot open the maildrop: {e}");
+                self.release();
+                return Err(Response::err_with(
+                    ResponseCode::SysTemp,
+                    "Cannot open the maildrop",
+                ));
+            }
+        };
+        let mut listing = Vec::with_capacity(entries.len());
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let size = match entry.virtual_size {
+                Some(size) => size,
+                None => match tokio::task::block_in_place(|| crlf_size(&maildir, &entry)) {
+                    Ok(size) => size,
+                    // Gone meanwhile (another program took it): not part of this maildrop.
+                    Err(e) => {
+                        warn!(peer = %self.peer, user, unique = %entry.unique, "skipped: {e}");
+                        continue;
+                    }
+                },
+            };
+            listing.push(MessageInfo {
+                size,
+                uid: uid_of(&entry.unique),
+            });
+            kept.push(entry);
+        }
+        self.maildir = Some(maildir);
+        self.entries = kept;
+        Ok(listing)
+    }
+
+    /// Streams message `index` into the session; moves it to `cur/` after a whole `RETR`.
+    fn retrieve(&mut self, session: &mut ServerSession, index: usize, top: Option<u32>) {
+        let (Some(maildir), Some(entry)) = (self.maildir.as_ref(), self.entries.get(index)) else {
+            let _ = session.reject(Response::err_with(ResponseCode::SysTemp, "No such message"));
+            return;
+        };
+        let mut file = match tokio::task::block_in_place(|| maildir.open_message(entry)) {
+            Ok(file) => file,
+            Err(e) => {
+                warn!(peer = %self.peer, unique = %entry.unique, "cannot open a message: {e}");
+                let _ = session.reject(Response::err_with(
+                    ResponseCode::SysTemp,
+                    "The message cannot be read now",
+                ));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            if top.is_some() && !session.wants_message_data() {
+                break;
+            }
+            match tokio::task::block_in_place(|| file.read(&mut buf)) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let _ = session.send_message_chunk(buf.get(..n).unwrap_or_default());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warn!(peer = %self.peer, unique = %entry.unique, "reading a message failed: {e}");
+                    // Before the first chunk this is a -ERR; after it the session closes
+                    // the connection so that a cut message is never taken for whole.
+                    let _ = session.reject(Response::err_with(
+                        ResponseCode::SysTemp,
+                        "The message cannot be read now",
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Err(e) = session.finish_message() {
+            warn!(peer = %self.peer, "handler bug: {e}");
+            return;
+        }
+        if top.is_none() {
+            match tokio::task::block_in_place(|| maildir.move_to_cur(entry)) {
+                Ok(moved) => {
+                    if let Some(slot) = self.entries.get_mut(index) {
+                        *slot = moved;
+                    }
+                }
+                Err(e) => warn!(peer = %self.peer, "cannot move a message to cur/: {e}"),
+            }
+        }
+    }
+
+    /// Removes the deleted messages; `false` when some could not be removed.
+    fn commit(&mut self, deleted: &[usize]) -> bool {
+        let Some(maildir) = self.maildir.as_ref() else {
+            return deleted.is_empty();
+        };
+        let mut ok = true;
+        for &index in deleted {
+            let Some(entry) = self.entries.get(index) else {
+                continue;
+            };
+            match tokio::task::block_in_place(|| maildir.remove(entry)) {
+                Ok(()) => {}
+                // Removed by someone else meanwhile: it is gone, as asked.
+                Err(mailwire_maildir::MaildirError::MessageNotFound { .. }) => {}
+                Err(e) => {
+                    warn!(peer = %self.peer, unique = %entry.unique, "cannot remove a message: {e}");
+                    ok = false;
+                }
+            }
+        }
+        ok
+    }
+}
+
+impl Drop for Pop3Handler {
+    fn drop(&mut self) {
+        // A task dropped mid-session (server shutdown) must not leave the maildrop locked.
+        self.release();
+    }
+}
+
+impl Handler<ServerSession> for Pop3Handler {
+    async fn on_event(&mut self, session: &mut ServerSession, event: ServerEvent) {
+        // Every verb call answers a decision event pending at that moment; an error would
+        // be a bug in this handler, so it is logged.
+        let result = match event {
+            ServerEvent::Login { user, password } => {
+                match self.check_password(&user, password.expose()) {
+                    Some(_) => session.accept(),
+                    None => {
+                        info!(peer = %self.peer, user, "POP3 authentication failed");
+                        session.reject(auth_failed())
+                    }
+                }
+            }
+            ServerEvent::Apop {
+                user,
+                digest,
+                timestamp,
+            } => {
+                let ok = self
+                    .app
+                    .password_of(&user)
+                    .is_some_and(|password| digest.verify(&timestamp, password));
+                if ok {
+                    session.accept()
+                } else {
+                    info!(peer = %self.peer, user, "POP3 APOP authentication failed");
+                    session.reject(auth_failed())
+                }
+            }
+            ServerEvent::Auth { credentials } => match self.check_credentials(&credentials) {
+                Some(_) => session.accept(),
+                None => {
+                    info!(peer = %self.peer, user = credentials.username(), "POP3 authentication failed");
+                    session.reject(auth_failed())
+                }
+            },
+            ServerEvent::Maildrop { user } => match self.open_maildrop(&user) {
+                Ok(listing) => {
+                    info!(peer = %self.peer, user, messages = listing.len(), "POP3 maildrop opened");
+                    session.open_maildrop(listing)
+                }
+                Err(refusal) => {
+                    info!(peer = %self.peer, user, "POP3 maildrop refused: {}", refusal.text());
+                    session.reject(refusal)
+                }
+            },
+            ServerEvent::Retrieve { index, top } => {
+                self.retrieve(session, index, top);
+                Ok(())
+            }
+            ServerEvent::Commit { deleted } => {
+                let ok = self.commit(&deleted);
+                info!(peer = %self.peer, user = ?self.locked, deleted = deleted.len(), "POP3 commit");
+                self.release();
+                if ok {
+                    session.accept()
+                } else {
+                    session.reject(Response::err_with(
+                        ResponseCode::SysTemp,
+                        "Some deleted messages could not be removed",
+                    ))
+                }
+            }
+            ServerEvent::Closed { reason } => {
+                self.release();
+                info!(peer = %self.peer, ?reason, "POP3 session closed");
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            warn!(peer = %self.peer, "handler bug: {e}");
+        }
+    }
+
+    fn on_shutdown(&mut self, session: &mut ServerSession) {
+        session.shutdown();
+    }
+}
+
+fn auth_failed() -> Response {
+    Response::err_with(ResponseCode::Auth, "Authentication failed")
+}
+
+/// The `UIDL` of a message: its Maildir unique name, or (when that is too long or not
+/// printable ASCII) a stable hash of it.
+fn uid_of(unique: &str) -> Uid {
+    if let Ok(uid) = Uid::new(unique) {
+        return uid;
+    }
+    // Two FNV-1a 64 hashes (different offsets): stable across runs and builds.
+    let fnv = |mut hash: u64| {
+        for &b in unique.as_bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    };
+    let text = format!(
+        "H{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x6c62_272e_07bb_0142)
+    );
+    // 33 characters of [0-9a-fH]: always a valid unique-id.
+    Uid::new(text).unwrap_or_else(|_| unreachable!("a 33-character hex id is a valid uid"))
+}
+
+/// The size of a message as POP3 sends it: every line ending as CRLF (bare LF and bare
+/// CR each become CRLF), and a CRLF added after a last line without one.
+fn crlf_size(maildir: &Maildir, entry: &MessageEntry) -> Result<u64, String> {
+    let mut file = maildir.open_message(entry).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    let mut after_cr = false;
+    let mut line_start = true;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        for &b in buf.get(..n).unwrap_or_default() {
+            match b {
+                b'\n' => {
+                    // CRLF, or a bare LF that becomes CRLF.
+                    size += 2;
+                    after_cr = false;
+                    line_start = true;
+                }
+                b'\r' => {
+                    if after_cr {
+                        // The previous CR was bare: it became CRLF.
+                        size += 2;
+                    }
+                    after_cr = true;
+                    line_start = false;
+                }
+                _ => {
+                    if after_cr {
+                        size += 2;
+                        after_cr = false;
+                    }
+                    size += 1;
+                    line_start = false;
+                }
+            }
+        }
+    }
+    if after_cr || !line_start {
+        size += 2;
+    }
+    Ok(size)
+}
