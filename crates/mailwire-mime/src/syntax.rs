@@ -179,7 +179,7 @@ fn ends_atom(b: u8, extra_specials: &[u8]) -> bool {
 }
 
 fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
-    let mut toks = Vec::with_capacity(8);
+    let mut toks = Vec::with_capacity(16);
     let mut i = 0;
     while let Some(&b) = s.get(i) {
         match b {
@@ -463,7 +463,7 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
         .iter()
         .filter(|t| !matches!(t, Tok::Comment(_)))
         .peekable();
-    let mut main = Vec::new();
+    let mut main: Vec<u8> = Vec::with_capacity(value.len().min(64));
     while let Some(t) = it.peek() {
         match t {
             Tok::Special(b';') => break,
@@ -502,18 +502,41 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
             }
             it.next();
         }
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        let (base, extended) = match name.strip_suffix('*') {
-            Some(b) => (b.to_string(), true),
-            None => (name, false),
-        };
-        let (base, section) = match base.rsplit_once('*') {
-            Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => {
-                (b.to_string(), n.parse::<u32>().ok())
-            }
-            _ => (base, None),
-        };
+        // One allocation for the name in the common case (no `*`).
+        let mut base = String::from_utf8_lossy(name).into_owned();
+        base.make_ascii_lowercase();
+        let extended = base.ends_with('*');
+        if extended {
+            base.pop();
+        }
+        let mut section = None;
+        if let Some((b, n)) = base.rsplit_once('*')
+            && !n.is_empty()
+            && n.bytes().all(|c| c.is_ascii_digit())
+        {
+            section = n.parse::<u32>().ok();
+            let keep = b.len();
+            base.truncate(keep);
+        }
         parts.push((base, section, extended, val));
+    }
+    if parts.iter().all(|p| p.1.is_none()) {
+        // No RFC 2231 sections (the common case): the names and values move into
+        // the result without another copy.
+        let params = parts
+            .into_iter()
+            .map(|(mut name, _, extended, val)| {
+                if extended {
+                    name.push('*');
+                }
+                (name, string_of(val))
+            })
+            .collect();
+        main.make_ascii_lowercase();
+        return RawParams {
+            value: string_of(main),
+            params,
+        };
     }
     let mut params: Vec<(String, String)> = Vec::new();
     let mut done: Vec<String> = Vec::new();
@@ -564,6 +587,11 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
         value: String::from_utf8_lossy(&main).to_ascii_lowercase(),
         params,
     }
+}
+
+/// `bytes` as a String, without a copy when they are UTF-8 (lossy otherwise).
+fn string_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Counts LF bytes not preceded by CR in `bytes`.
