@@ -50,7 +50,7 @@ pub fn parse(data: &[u8]) {
     }
 }
 
-fn paths(bs: &BodyStructure, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+fn paths(bs: &BodyStructure<'_>, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
     match &bs.kind {
         BodyKind::Multipart(parts) => {
             for (i, c) in parts.iter().enumerate() {

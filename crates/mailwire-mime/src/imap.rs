@@ -10,6 +10,7 @@
 //! RFC 2047 encoded words left encoded: this is what RFC 3501 servers such as
 //! Dovecot send, and the client decodes them.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::ops::Range;
 
@@ -116,7 +117,7 @@ fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
         .collect()
 }
 
-impl Part<'_> {
+impl<'m> Part<'m> {
     /// The ENVELOPE of this part if it is a message (the top level or an attached
     /// message); for other parts, the envelope built from whatever fields it has.
     pub fn envelope(&self) -> Envelope {
@@ -204,7 +205,7 @@ impl Part<'_> {
     }
 
     /// The BODYSTRUCTURE of this part.
-    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure<'m> {
         let node = self.node();
         let kind = match &node.kind {
             Kind::Multipart(_) => {
@@ -232,16 +233,16 @@ impl Part<'_> {
         };
         BodyStructure {
             part: Some(self.id),
-            media_type: node.mtype.clone(),
-            media_subtype: node.msubtype.clone(),
-            params: node.params.clone(),
+            media_type: &node.mtype,
+            media_subtype: &node.msubtype,
+            params: Cow::Borrowed(&node.params),
             kind,
             extension: self.extension(),
         }
     }
 
     /// For a message node: its body structure (the node itself, seen as a body).
-    fn message_body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+    fn message_body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure<'m> {
         self.body_structure(opts)
     }
 }
@@ -284,9 +285,9 @@ pub struct BodyFields {
 /// What kind of body a [`BodyStructure`] describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // built once per FETCH; boxing would only add indirection
-pub enum BodyKind {
+pub enum BodyKind<'m> {
     /// A multipart: its parts (never empty).
-    Multipart(Vec<BodyStructure>),
+    Multipart(Vec<BodyStructure<'m>>),
     /// A `text/*` body.
     Text {
         /// Body fields.
@@ -301,7 +302,7 @@ pub enum BodyKind {
         /// Envelope of the attached message.
         envelope: Envelope,
         /// Structure of the attached message.
-        body: Box<BodyStructure>,
+        body: Box<BodyStructure<'m>>,
         /// Line count of the attached message.
         lines: usize,
     },
@@ -312,31 +313,34 @@ pub enum BodyKind {
 /// The BODYSTRUCTURE of a part: everything `BODY` and `BODYSTRUCTURE` show.
 /// (`BODY` is the same without the extension data: for a multipart the
 /// parameters and [`BodyExtension`], for other parts md5 and [`BodyExtension`].)
+///
+/// The media type, subtype and parameters borrow the parsed [`Message`]
+/// (`'m`); the rest is owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyStructure {
+pub struct BodyStructure<'m> {
     /// The part id this describes (see [`Message::part`]); `None` for the empty
     /// `text/plain` put into a multipart that has no parts.
     pub part: Option<usize>,
     /// Lowercase media type.
-    pub media_type: String,
+    pub media_type: &'m str,
     /// Lowercase media subtype.
-    pub media_subtype: String,
+    pub media_subtype: &'m str,
     /// Content-Type parameters: lowercase names, raw values; RFC 2231 sections merged,
     /// a name ending in `*` holds a value still in `charset'lang'%XX` form (as Dovecot).
-    pub params: Vec<(String, String)>,
+    pub params: Cow<'m, [(String, String)]>,
     /// The kind-specific data.
-    pub kind: BodyKind,
+    pub kind: BodyKind<'m>,
     /// Extension data.
     pub extension: BodyExtension,
 }
 
-impl BodyStructure {
+impl BodyStructure<'_> {
     fn empty_text(_at: usize) -> Self {
         BodyStructure {
             part: None,
-            media_type: "text".into(),
-            media_subtype: "plain".into(),
-            params: vec![("charset".into(), "us-ascii".into())],
+            media_type: "text",
+            media_subtype: "plain",
+            params: Cow::Owned(vec![("charset".into(), "us-ascii".into())]),
             kind: BodyKind::Text {
                 fields: BodyFields {
                     id: None,
@@ -509,7 +513,7 @@ impl<'a> Message<'a> {
     }
 
     /// The BODYSTRUCTURE of the message.
-    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure {
+    pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure<'_> {
         self.root().body_structure(opts)
     }
 

@@ -97,7 +97,7 @@ fn envelope_keeps_encoded_words() {
     assert_eq!(e.to[1].name.as_deref(), Some("Zoë Raw".as_bytes()));
 }
 
-fn parts(bs: &BodyStructure) -> &[BodyStructure] {
+fn parts<'a, 'm>(bs: &'a BodyStructure<'m>) -> &'a [BodyStructure<'m>] {
     match &bs.kind {
         BodyKind::Multipart(p) => p,
         _ => panic!("not multipart"),
@@ -109,10 +109,7 @@ fn bodystructure_nested() {
     let raw = load("nested_multipart.eml");
     let m = Message::parse(&raw[..]).unwrap();
     let bs = m.body_structure(&BodyStructureOptions::default());
-    assert_eq!(
-        (bs.media_type.as_str(), bs.media_subtype.as_str()),
-        ("multipart", "mixed")
-    );
+    assert_eq!((bs.media_type, bs.media_subtype), ("multipart", "mixed"));
     assert_eq!(
         bs.params,
         vec![("boundary".to_string(), "outer".to_string())]
@@ -267,10 +264,7 @@ fn degenerate_messages() {
     let m = Message::parse(&raw[..]).unwrap();
     let bs = m.body_structure(&BodyStructureOptions::default());
     let p = parts(&bs);
-    assert_eq!(
-        (p[0].media_type.as_str(), p[0].media_subtype.as_str()),
-        ("message", "rfc822")
-    );
+    assert_eq!((p[0].media_type, p[0].media_subtype), ("message", "rfc822"));
     assert_eq!(
         section(&m, "2.HEADER").unwrap(),
         b"From: two@example.org\r\nSubject: second\r\n\r\n"
