@@ -1,8 +1,12 @@
 //! The example `mail-server`'s POP3 side driven by real POP3 clients: Python's poplib,
 //! curl, fetchmail and getmail6. Mail is delivered by SMTP first; every test compares the
-//! bytes the client fetched with what was delivered.
+//! bytes the client fetched with what was delivered. The `pop3-fetch` example is checked
+//! against the mail-server and against Dovecot's pop3d.
 
 mod support;
+
+#[path = "support/dovecot.rs"]
+mod dovecot;
 
 use std::path::Path;
 use std::process::Command;
@@ -490,4 +494,155 @@ fn getmail6_into_a_maildir() {
             "{got:?}\n{log}"
         );
     }
+}
+
+/// Runs the `pop3-fetch` example; returns (success, stderr).
+fn pop3_fetch(args: &[&str]) -> (bool, String) {
+    let output = Command::new(support::example_bin("pop3-fetch"))
+        .args(args)
+        .output()
+        .expect("run pop3-fetch");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The message files of a local Maildir (new/ and cur/), sorted.
+fn local_messages(dir: &Path) -> Vec<Vec<u8>> {
+    let mut all = support::messages_in(&dir.join("new"));
+    all.extend(support::messages_in(&dir.join("cur")));
+    all.sort();
+    all
+}
+
+#[test]
+fn pop3_fetch_from_the_mail_server_stls_tls_and_refusal() {
+    let server = MailServer::start(&[]);
+    let mut stored = deliver_two(&server);
+    stored.sort();
+    let out = TempDir::new("fetch-out");
+    let dir = out.path().join("Maildir");
+    let dir_arg = dir.display().to_string();
+    let pop3 = server.pop3.to_string();
+    let pop3s = server.pop3s.to_string();
+    let login = ["--user", "alice", "--password", "secret", "--out"];
+
+    let mut args = vec!["--server", &pop3, "--stls", "--insecure"];
+    args.extend(login);
+    args.push(&dir_arg);
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}");
+    assert!(log.contains("2 new message(s) fetched"), "{log}");
+    assert_eq!(local_messages(&dir), stored);
+    let seen = std::fs::read_to_string(dir.join(".pop3-fetch-uidl")).unwrap();
+    assert_eq!(seen.lines().count(), 2);
+
+    // Implicit TLS, same Maildir: nothing new.
+    let mut args = vec!["--server", &pop3s, "--tls", "--insecure"];
+    args.extend(login);
+    args.push(&dir_arg);
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}");
+    assert!(log.contains("0 new message(s) fetched"), "{log}");
+    assert_eq!(local_messages(&dir), stored);
+
+    // APOP on the plaintext port, into another Maildir, with --delete.
+    let other = out.path().join("Other");
+    let other_arg = other.display().to_string();
+    let mut args = vec!["--server", &pop3, "--apop", "--delete"];
+    args.extend(login);
+    args.push(&other_arg);
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}");
+    assert!(log.contains("2 new message(s) fetched, 2 deleted"), "{log}");
+    assert_eq!(local_messages(&other), stored);
+    let maildir = server.maildir("alice");
+    assert_eq!(
+        files_in(&maildir.join("new")) + files_in(&maildir.join("cur")),
+        0
+    );
+
+    // A wrong password: non-zero, with the server's words.
+    let (ok, log) = pop3_fetch(&[
+        "--server",
+        &pop3,
+        "--user",
+        "alice",
+        "--password",
+        "wrong",
+        "--out",
+        &dir_arg,
+    ]);
+    assert!(!ok);
+    assert!(log.contains("-ERR [AUTH]"), "{log}");
+}
+
+#[test]
+fn pop3_fetch_from_dovecot() {
+    if !dovecot::available() {
+        return;
+    }
+    let mut dovecot = dovecot::Dovecot::new(&[("alice", "secret")]);
+    let inbox = mailwire_maildir::Maildir::open(dovecot.mail_dir().join("alice")).unwrap();
+    let lf_message: &[u8] = b"From: c@x.org\nSubject: lf\n\n.dot\nbody\n";
+    for message in [DOTS, PLAIN, lf_message] {
+        inbox.deliver(message).unwrap();
+    }
+    dovecot.start();
+    // What POP3 sends: every line ending as CRLF.
+    let mut expected: Vec<Vec<u8>> = vec![
+        DOTS.to_vec(),
+        PLAIN.to_vec(),
+        b"From: c@x.org\r\nSubject: lf\r\n\r\n.dot\r\nbody\r\n".to_vec(),
+    ];
+    expected.sort();
+
+    let out = TempDir::new("fetch-dovecot");
+    let dir = out.path().join("Maildir");
+    let dir_arg = dir.display().to_string();
+    let server = dovecot.pop3_addr().to_string();
+    let args = [
+        "--server",
+        &server,
+        "--user",
+        "alice",
+        "--password",
+        "secret",
+        "--out",
+        &dir_arg,
+    ];
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.contains("3 new message(s) fetched"), "{log}");
+    assert_eq!(local_messages(&dir), expected);
+
+    // Again: nothing new, nothing changed.
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}");
+    assert!(log.contains("0 new message(s) fetched, 0 deleted"), "{log}");
+    assert_eq!(local_messages(&dir), expected);
+
+    // One more message, then --delete: it is fetched, and all four go from the server.
+    let fourth: &[u8] = b"Subject: fourth\r\n\r\nfour\r\n";
+    inbox.deliver(fourth).unwrap();
+    dovecot.give_mail_to_nobody();
+    let mut with_delete = args.to_vec();
+    with_delete.push("--delete");
+    let (ok, log) = pop3_fetch(&with_delete);
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.contains("1 new message(s) fetched, 4 deleted"), "{log}");
+    expected.push(fourth.to_vec());
+    expected.sort();
+    assert_eq!(local_messages(&dir), expected);
+    let remote = dovecot.mail_dir().join("alice");
+    assert_eq!(
+        files_in(&remote.join("new")) + files_in(&remote.join("cur")),
+        0,
+        "{}",
+        dovecot.log()
+    );
+    let (ok, log) = pop3_fetch(&args);
+    assert!(ok, "{log}");
+    assert!(log.contains("0 new message(s) fetched, 0 deleted"), "{log}");
 }
