@@ -38,28 +38,31 @@ impl BodyStructureOptions {
 }
 
 /// The ENVELOPE of a message (RFC 3501 section 7.4.2).
+///
+/// Values borrow the message (`'m`) when they are written on one line and one
+/// token; otherwise they are owned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Envelope {
+pub struct Envelope<'m> {
     /// Date field, raw. `None` when absent (IMAP NIL).
-    pub date: Option<Vec<u8>>,
+    pub date: Option<Cow<'m, [u8]>>,
     /// Subject field, raw (encoded words kept).
-    pub subject: Option<Vec<u8>>,
+    pub subject: Option<Cow<'m, [u8]>>,
     /// From addresses. An empty list is IMAP NIL.
-    pub from: Vec<EnvelopeAddress>,
+    pub from: Vec<EnvelopeAddress<'m>>,
     /// Sender addresses; From when Sender is absent or empty.
-    pub sender: Vec<EnvelopeAddress>,
+    pub sender: Vec<EnvelopeAddress<'m>>,
     /// Reply-To addresses; From when Reply-To is absent or empty.
-    pub reply_to: Vec<EnvelopeAddress>,
+    pub reply_to: Vec<EnvelopeAddress<'m>>,
     /// To addresses.
-    pub to: Vec<EnvelopeAddress>,
+    pub to: Vec<EnvelopeAddress<'m>>,
     /// Cc addresses.
-    pub cc: Vec<EnvelopeAddress>,
+    pub cc: Vec<EnvelopeAddress<'m>>,
     /// Bcc addresses.
-    pub bcc: Vec<EnvelopeAddress>,
+    pub bcc: Vec<EnvelopeAddress<'m>>,
     /// In-Reply-To field, raw.
-    pub in_reply_to: Option<Vec<u8>>,
+    pub in_reply_to: Option<Cow<'m, [u8]>>,
     /// Message-ID field, raw.
-    pub message_id: Option<Vec<u8>>,
+    pub message_id: Option<Cow<'m, [u8]>>,
 }
 
 /// One IMAP address structure: `(name adl mailbox host)`.
@@ -69,18 +72,18 @@ pub struct Envelope {
 /// host `MISSING_DOMAIN` (and an empty local part `MISSING_MAILBOX`), as Dovecot does,
 /// so that it cannot be mistaken for a group marker.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EnvelopeAddress {
+pub struct EnvelopeAddress<'m> {
     /// Display name, raw (quotes removed, encoded words kept).
-    pub name: Option<Vec<u8>>,
+    pub name: Option<Cow<'m, [u8]>>,
     /// Source route (obsolete `@a,@b`).
-    pub adl: Option<Vec<u8>>,
+    pub adl: Option<Cow<'m, [u8]>>,
     /// Local part, or the group name for a group start.
-    pub mailbox: Option<Vec<u8>>,
+    pub mailbox: Option<Cow<'m, [u8]>>,
     /// Domain; `None` for group markers.
-    pub host: Option<Vec<u8>>,
+    pub host: Option<Cow<'m, [u8]>>,
 }
 
-fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
+fn envelope_addresses<'m>(part: &Part<'m>, name: &str) -> Vec<EnvelopeAddress<'m>> {
     let Some(h) = part.header(name) else {
         return Vec::new();
     };
@@ -94,16 +97,16 @@ fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
                 domain,
             } => EnvelopeAddress {
                 name,
-                adl: route,
+                adl: route.map(Cow::Owned),
                 mailbox: Some(if local.is_empty() {
-                    b"MISSING_MAILBOX".to_vec()
+                    Cow::Borrowed(&b"MISSING_MAILBOX"[..])
                 } else {
                     local
                 }),
                 host: Some(
                     domain
                         .filter(|d| !d.is_empty())
-                        .unwrap_or_else(|| b"MISSING_DOMAIN".to_vec()),
+                        .unwrap_or(Cow::Borrowed(&b"MISSING_DOMAIN"[..])),
                 ),
             },
             RawAddr::GroupStart(n) => EnvelopeAddress {
@@ -120,8 +123,8 @@ fn envelope_addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
 impl<'m> Part<'m> {
     /// The ENVELOPE of this part if it is a message (the top level or an attached
     /// message); for other parts, the envelope built from whatever fields it has.
-    pub fn envelope(&self) -> Envelope {
-        let raw = |n: &str| self.header(n).map(|h| h.unfolded());
+    pub fn envelope(&self) -> Envelope<'m> {
+        let raw = |n: &str| self.header(n).map(|h| syntax::unfold_cow(h.raw_value()));
         let from = envelope_addresses(self, "from");
         let mut sender = envelope_addresses(self, "sender");
         if sender.is_empty() {
@@ -300,7 +303,7 @@ pub enum BodyKind<'m> {
         /// Body fields.
         fields: BodyFields,
         /// Envelope of the attached message.
-        envelope: Envelope,
+        envelope: Envelope<'m>,
         /// Structure of the attached message.
         body: Box<BodyStructure<'m>>,
         /// Line count of the attached message.
@@ -508,7 +511,7 @@ impl SectionBytes<'_> {
 
 impl<'a> Message<'a> {
     /// The ENVELOPE of the message.
-    pub fn envelope(&self) -> Envelope {
+    pub fn envelope(&self) -> Envelope<'_> {
         self.root().envelope()
     }
 

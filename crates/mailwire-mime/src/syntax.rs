@@ -125,17 +125,25 @@ pub(crate) fn split_header(
 /// Unfolds a raw header value: removes every CR and LF, and trims surrounding
 /// whitespace. This is the form IMAP servers put into ENVELOPE strings.
 pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = value
-        .iter()
-        .copied()
-        .filter(|&b| b != b'\r' && b != b'\n')
-        .collect();
-    while out.last().copied().is_some_and(is_wsp) {
-        out.pop();
+    unfold_cow(value).into_owned()
+}
+
+/// [`unfold`] without a copy when the trimmed value has no line break inside.
+pub(crate) fn unfold_cow(value: &[u8]) -> Cow<'_, [u8]> {
+    // Trimming spaces, tabs, CR and LF at both ends first gives the same result as
+    // removing CR and LF everywhere and then trimming spaces and tabs.
+    let edge = |b: &u8| !matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let Some(first) = value.iter().position(edge) else {
+        return Cow::Borrowed(&[]);
+    };
+    let last = value.iter().rposition(edge).unwrap_or(first);
+    let v = value.get(first..=last).unwrap_or_default();
+    if memchr::memchr2(b'\r', b'\n', v).is_none() {
+        return Cow::Borrowed(v);
     }
-    let lead = out.iter().take_while(|&&b| is_wsp(b)).count();
-    out.drain(..lead);
-    out
+    let mut out = Vec::with_capacity(v.len());
+    out.extend(v.iter().copied().filter(|&b| b != b'\r' && b != b'\n'));
+    Cow::Owned(out)
 }
 
 /// A lexical token of a structured header field. Borrows the value; only quoted
@@ -287,67 +295,96 @@ fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
 
 /// One entry of a raw address list, in the form IMAP's ENVELOPE needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RawAddr {
+pub(crate) enum RawAddr<'s> {
     /// A mailbox.
     Mailbox {
-        name: Option<Vec<u8>>,
+        name: Option<Cow<'s, [u8]>>,
         route: Option<Vec<u8>>,
-        local: Vec<u8>,
-        domain: Option<Vec<u8>>,
+        local: Cow<'s, [u8]>,
+        domain: Option<Cow<'s, [u8]>>,
     },
     /// The start of a group, with its display name.
-    GroupStart(Vec<u8>),
+    GroupStart(Cow<'s, [u8]>),
     /// The end of a group.
     GroupEnd,
 }
 
-fn phrase(toks: &[Tok<'_>]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    for t in toks {
-        let word: &[u8] = match t {
-            Tok::Atom(a) | Tok::Literal(a) => a,
-            Tok::Quoted(a) => a.as_ref(),
-            Tok::Special(b'.') => b".",
-            _ => continue,
+/// The bytes a token contributes to a phrase, if any.
+fn phrase_word<'t, 's>(t: &'t Tok<'s>) -> Option<&'t [u8]> {
+    match t {
+        Tok::Atom(a) | Tok::Literal(a) => Some(a),
+        Tok::Quoted(a) => Some(a.as_ref()),
+        Tok::Special(b'.') => Some(b"."),
+        _ => None,
+    }
+}
+
+fn phrase<'s>(toks: &[Tok<'s>]) -> Option<Cow<'s, [u8]>> {
+    let mut words = toks.iter().filter(|t| phrase_word(t).is_some());
+    if let (Some(only), None) = (words.next(), words.next()) {
+        // One word (the common case): borrowed, no copy.
+        let w = match only {
+            Tok::Atom(a) | Tok::Literal(a) => Cow::Borrowed(*a),
+            Tok::Quoted(q) => q.clone(),
+            _ => Cow::Borrowed(&b"."[..]),
         };
+        return (!w.is_empty()).then_some(w);
+    }
+    let mut out = Vec::new();
+    for word in toks.iter().filter_map(phrase_word) {
         if !(out.is_empty() || word == b"." || out.last() == Some(&b'.')) {
             out.push(b' ');
         }
         out.extend_from_slice(word);
     }
-    (!out.is_empty()).then_some(out)
+    (!out.is_empty()).then_some(Cow::Owned(out))
 }
 
-fn last_comment(toks: &[Tok<'_>]) -> Option<Vec<u8>> {
+fn last_comment<'s>(toks: &[Tok<'s>]) -> Option<Cow<'s, [u8]>> {
     toks.iter().rev().find_map(|t| match t {
-        Tok::Comment(c) if !c.is_empty() => Some(c.to_vec()),
+        Tok::Comment(c) if !c.is_empty() => Some(c.clone()),
         _ => None,
     })
 }
 
 /// Splits tokens of an addr-spec (no angle brackets) into local part and domain.
-fn addr_spec(toks: &[Tok<'_>]) -> (Vec<u8>, Option<Vec<u8>>) {
+fn addr_spec<'s>(toks: &[Tok<'s>]) -> (Cow<'s, [u8]>, Option<Cow<'s, [u8]>>) {
     let at = toks.iter().rposition(|t| *t == Tok::Special(b'@'));
     let (l, d) = match at {
         Some(k) => (toks.get(..k).unwrap_or_default(), toks.get(k + 1..)),
         None => (toks, None),
     };
-    let join = |ts: &[Tok<'_>]| -> Vec<u8> {
-        let mut out = Vec::new();
-        for t in ts {
-            match t {
-                Tok::Atom(a) | Tok::Literal(a) => out.extend_from_slice(a),
-                Tok::Quoted(q) => out.extend_from_slice(q),
-                Tok::Special(c) if *c != b'<' && *c != b'>' => out.push(*c),
-                _ => {}
-            }
-        }
-        out
-    };
-    (join(l), d.map(join))
+    (join_spec(l), d.map(join_spec))
 }
 
-fn mailbox(toks: &[Tok<'_>]) -> Option<RawAddr> {
+/// The bytes of the tokens of a local part or domain, concatenated; borrowed when
+/// a single token contributes (the common case).
+fn join_spec<'s>(ts: &[Tok<'s>]) -> Cow<'s, [u8]> {
+    let contributes = |t: &&Tok<'s>| match t {
+        Tok::Atom(_) | Tok::Literal(_) | Tok::Quoted(_) => true,
+        Tok::Special(c) => *c != b'<' && *c != b'>',
+        Tok::Comment(_) => false,
+    };
+    let mut it = ts.iter().filter(contributes);
+    match (it.next(), it.next()) {
+        (None, _) => return Cow::Borrowed(&[]),
+        (Some(Tok::Atom(a) | Tok::Literal(a)), None) => return Cow::Borrowed(*a),
+        (Some(Tok::Quoted(q)), None) => return q.clone(),
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for t in ts {
+        match t {
+            Tok::Atom(a) | Tok::Literal(a) => out.extend_from_slice(a),
+            Tok::Quoted(q) => out.extend_from_slice(q),
+            Tok::Special(c) if *c != b'<' && *c != b'>' => out.push(*c),
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn mailbox<'s>(toks: &[Tok<'s>]) -> Option<RawAddr<'s>> {
     if toks.iter().all(|t| matches!(t, Tok::Comment(_))) {
         return None;
     }
@@ -362,8 +399,7 @@ fn mailbox(toks: &[Tok<'_>]) -> Option<RawAddr> {
         // An obsolete source route: "@a,@b:" before the addr-spec.
         let (route, spec) = match inner.iter().position(|t| *t == Tok::Special(b':')) {
             Some(c) if inner.first() == Some(&Tok::Special(b'@')) => {
-                let (r, _) = addr_spec(&[]);
-                let mut route = r;
+                let mut route = Vec::new();
                 for t in inner.get(..c).unwrap_or_default() {
                     match t {
                         Tok::Atom(a) | Tok::Literal(a) => route.extend_from_slice(a),
@@ -399,7 +435,7 @@ fn mailbox(toks: &[Tok<'_>]) -> Option<RawAddr> {
 
 /// Parses an address list (From, To, Cc, ...) from a raw header value, keeping names
 /// as they are written (encoded words are not decoded, quoted strings are unquoted).
-pub(crate) fn parse_address_list(value: &[u8]) -> Vec<RawAddr> {
+pub(crate) fn parse_address_list(value: &[u8]) -> Vec<RawAddr<'_>> {
     let toks = tokenize(value, b"");
     let mut out = Vec::new();
     let mut in_group = false;
@@ -645,14 +681,14 @@ mod tests {
         assert_eq!(
             a[0],
             RawAddr::Mailbox {
-                name: Some(b"Doe, J".to_vec()),
+                name: Some(b"Doe, J"[..].into()),
                 route: None,
-                local: b"j".to_vec(),
-                domain: Some(b"x.org".to_vec())
+                local: b"j"[..].into(),
+                domain: Some(b"x.org"[..].into())
             }
         );
-        assert_eq!(a[1], RawAddr::GroupStart(b"team".to_vec()));
-        assert!(matches!(&a[2], RawAddr::Mailbox { name: Some(n), .. } if n == b"Al"));
+        assert_eq!(a[1], RawAddr::GroupStart(b"team"[..].into()));
+        assert!(matches!(&a[2], RawAddr::Mailbox { name: Some(n), .. } if n.as_ref() == b"Al"));
         assert!(matches!(&a[3], RawAddr::Mailbox { route: Some(r), .. } if r == b"@r1,@r2"));
         assert_eq!(a[4], RawAddr::GroupEnd);
     }
@@ -671,5 +707,54 @@ mod tests {
         let p = parse_params(b"text/plain; charset=\"utf-8\" (c); format=flowed");
         assert_eq!(p.value, "text/plain");
         assert_eq!(p.params.len(), 2);
+    }
+
+    /// The definition: remove every CR and LF, then trim spaces and tabs.
+    fn unfold_reference(value: &[u8]) -> Vec<u8> {
+        let out: Vec<u8> = value
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect();
+        let start = out.iter().position(|&b| !is_wsp(b)).unwrap_or(out.len());
+        let end = out
+            .iter()
+            .rposition(|&b| !is_wsp(b))
+            .map_or(start, |e| e + 1);
+        out.get(start..end.max(start)).unwrap_or_default().to_vec()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unfold_matches_its_definition(
+            v in proptest::collection::vec(proptest::sample::select(b" \t\r\nab".to_vec()), 0..24)
+        ) {
+            let got = unfold_cow(&v);
+            proptest::prop_assert_eq!(got.as_ref(), &unfold_reference(&v)[..]);
+            if !v.contains(&b'\r') && !v.contains(&b'\n') {
+                proptest::prop_assert!(matches!(got, Cow::Borrowed(_)));
+            }
+        }
+    }
+
+    #[test]
+    fn single_token_addresses_are_borrowed() {
+        let a = parse_address_list(b"Bob <bob@example.com>, \"A \\\"Q\\\"\" <a@b>");
+        let RawAddr::Mailbox {
+            name: Some(n),
+            local,
+            domain: Some(d),
+            ..
+        } = &a[0]
+        else {
+            panic!("{a:?}");
+        };
+        assert!(matches!(n, Cow::Borrowed(b"Bob")));
+        assert!(matches!(local, Cow::Borrowed(b"bob")));
+        assert!(matches!(d, Cow::Borrowed(b"example.com")));
+        let RawAddr::Mailbox { name: Some(n), .. } = &a[1] else {
+            panic!("{a:?}");
+        };
+        assert_eq!(n.as_ref(), b"A \"Q\"");
     }
 }

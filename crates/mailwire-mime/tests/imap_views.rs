@@ -19,12 +19,16 @@ fn section(msg: &Message<'_>, spec: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn addr(name: Option<&str>, mailbox: Option<&str>, host: Option<&str>) -> EnvelopeAddress {
+fn addr(
+    name: Option<&'static str>,
+    mailbox: Option<&'static str>,
+    host: Option<&'static str>,
+) -> EnvelopeAddress<'static> {
     EnvelopeAddress {
-        name: name.map(|s| s.as_bytes().to_vec()),
+        name: name.map(|s| s.as_bytes().into()),
         adl: None,
-        mailbox: mailbox.map(|s| s.as_bytes().to_vec()),
-        host: host.map(|s| s.as_bytes().to_vec()),
+        mailbox: mailbox.map(|s| s.as_bytes().into()),
+        host: host.map(|s| s.as_bytes().into()),
     }
 }
 
