@@ -646,3 +646,64 @@ fn pop3_fetch_from_dovecot() {
     assert!(ok, "{log}");
     assert!(log.contains("0 new message(s) fetched, 0 deleted"), "{log}");
 }
+
+#[test]
+fn poplib_lf_files_and_long_unique_names() {
+    if !have_program("python3") {
+        return;
+    }
+    let server = MailServer::start(&[]);
+    // Files put there by another program: LF line endings, no size in the name, and a
+    // unique name longer than a POP3 unique-id may be.
+    let maildir = server.maildir("alice");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::write(
+        maildir.join("new").join("1700000000.lf.host"),
+        b"Subject: lf\n\n.dot\nbare CR\rhere\nlast line without end",
+    )
+    .unwrap();
+    let long = format!("1700000001.{}.host", "x".repeat(100));
+    std::fs::write(
+        maildir.join("new").join(&long),
+        b"Subject: long\r\n\r\nhi\r\n",
+    )
+    .unwrap();
+    let script = format!(
+        "{PY_PRELUDE}{}",
+        r#"
+for session in (1, 2):
+    p = poplib.POP3("127.0.0.1", port)
+    p.user("alice")
+    p.pass_("secret")
+    print("LIST%d" % session, b" ".join(p.list()[1]).decode())
+    print("UIDL%d" % session, b" ".join(p.uidl()[1]).decode())
+    resp, lines, octets = p.retr(1)
+    print("OCTETS", resp.decode())
+    show("RETR", whole(lines))
+    p.quit()
+"#
+    );
+    let out = python(&script, &[&server.pop3.port().to_string()]);
+    let crlf: &[u8] = b"Subject: lf\r\n\r\n.dot\r\nbare CR\r\nhere\r\nlast line without end\r\n";
+    // LIST gives the size as sent (CRLF everywhere), and RETR sends exactly that.
+    assert_eq!(
+        value(&out, "LIST1"),
+        format!(
+            "1 {} 2 {}",
+            crlf.len(),
+            b"Subject: long\r\n\r\nhi\r\n".len()
+        )
+    );
+    assert_eq!(value(&out, "LIST1"), value(&out, "LIST2"));
+    assert_eq!(hex_values(&out, "RETR"), vec![crlf.to_vec(), crlf.to_vec()]);
+    assert!(value(&out, "OCTETS").starts_with(&format!("+OK {} octets", crlf.len())));
+    // Unique-ids: the short name itself; the long one hashed to at most 70 characters,
+    // the same in both sessions.
+    let uids: Vec<&str> = value(&out, "UIDL1").split(' ').collect();
+    assert_eq!(uids.len(), 4);
+    assert_eq!(uids[1], "1700000000.lf.host");
+    assert!(uids[3].len() <= 70 && uids[3] != long, "{}", uids[3]);
+    assert_eq!(value(&out, "UIDL1"), value(&out, "UIDL2"));
+}
