@@ -707,3 +707,62 @@ for session in (1, 2):
     assert!(uids[3].len() <= 70 && uids[3] != long, "{}", uids[3]);
     assert_eq!(value(&out, "UIDL1"), value(&out, "UIDL2"));
 }
+
+#[test]
+fn poplib_capa_and_sasl_plain_login_cram_md5() {
+    if !have_program("python3") {
+        return;
+    }
+    let server = MailServer::start(&[]);
+    let stored = deliver_two(&server);
+    let script = format!(
+        "{PY_PRELUDE}{}",
+        r#"
+import base64, hmac, hashlib
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+p = poplib.POP3("127.0.0.1", port)
+caps = p.capa()
+print("CAPA", " ".join(sorted(k + ("=" + ",".join(v) if v else "") for k, v in caps.items())))
+# A wrong password first.
+try:
+    p._shortcmd("AUTH PLAIN " + b64("\0alice\0wrong"))
+    raise SystemExit("a wrong AUTH PLAIN was accepted")
+except poplib.error_proto as e:
+    print("BAD", e.args[0].decode())
+print("PLAIN", p._shortcmd("AUTH PLAIN " + b64("\0alice\0secret")).decode())
+show("RETR", whole(p.retr(1)[1]))
+p.quit()
+p = poplib.POP3("127.0.0.1", port)
+resp = p._shortcmd("AUTH LOGIN")
+assert resp.startswith(b"+ "), resp
+resp = p._shortcmd(b64("alice"))
+assert resp.startswith(b"+ "), resp
+print("LOGIN", p._shortcmd(b64("secret")).decode())
+p.quit()
+p = poplib.POP3("127.0.0.1", port)
+resp = p._shortcmd("AUTH CRAM-MD5")
+challenge = base64.b64decode(resp[2:])
+digest = hmac.new(b"secret", challenge, hashlib.md5).hexdigest()
+print("CRAM", p._shortcmd(b64("alice " + digest)).decode())
+show("RETR", whole(p.retr(2)[1]))
+p.quit()
+"#
+    );
+    let out = python(&script, &[&server.pop3.port().to_string()]);
+    let capa = value(&out, "CAPA");
+    for wanted in ["STLS", "USER", "UIDL", "TOP", "PIPELINING", "RESP-CODES"] {
+        assert!(capa.split(' ').any(|c| c == wanted), "{capa}");
+    }
+    let sasl = capa
+        .split(' ')
+        .find_map(|c| c.strip_prefix("SASL="))
+        .unwrap_or_else(|| panic!("no SASL in {capa}"));
+    for mechanism in ["PLAIN", "LOGIN", "CRAM-MD5"] {
+        assert!(sasl.split(',').any(|m| m == mechanism), "{capa}");
+    }
+    assert!(value(&out, "BAD").starts_with("-ERR [AUTH]"), "{out}");
+    assert!(value(&out, "PLAIN").starts_with("+OK"), "{out}");
+    assert!(value(&out, "LOGIN").starts_with("+OK"), "{out}");
+    assert!(value(&out, "CRAM").starts_with("+OK"), "{out}");
+    assert_eq!(hex_values(&out, "RETR"), stored);
+}
