@@ -2,8 +2,10 @@
 //! partial line (streaming), more than one line (pipelining, RFC 2920), or both.
 //!
 //! [`parse_command`] first frames the line (finds its LF within
-//! [`CommandParseOptions::max_line_len`] octets), then parses it with nom's `complete`
-//! combinators. "Need more bytes" is `Ok(None)`, not an error.
+//! [`CommandParseOptions::max_line_len`] octets), then parses the complete line with
+//! hand-written scanners: the verb is matched as four octets, and paths, domains and
+//! parameters are read in one pass each over the octets, building each owned value once.
+//! "Need more bytes" is `Ok(None)`, not an error.
 //!
 //! ## What is tolerated beyond RFC 5321's grammar
 //!
@@ -24,13 +26,7 @@
 //! server is free to answer otherwise. [`CommandError::line_len`] says how much input the
 //! bad line occupies, so that the server can skip it and go on with the next one.
 
-use nom::IResult;
-use nom::branch::alt;
-use nom::bytes::complete::tag;
-use nom::combinator::all_consuming;
-use nom::error::{ErrorKind, ParseError};
-use nom::multi::separated_list1;
-use nom::sequence::{preceded, tuple};
+use std::borrow::Cow;
 
 use crate::types::{
     AddressLiteral, Argument, BodyType, C_ATEXT, C_LDH, C_UTF8, C_XCHAR, Command, Domain,
@@ -256,49 +252,37 @@ pub fn parse_command_line(
 }
 
 // ---------------------------------------------------------------------------------------
-// nom plumbing: a tiny error type carrying a reason, mapped to a kind at the call site.
+// Scanning.
 //
-// The line is checked as UTF-8 once; the grammar functions work on `&str` and look at its
-// octets. Every scan below treats all non-ASCII octets alike (accepts them all or stops at
-// the first), so the places where it splits are always character boundaries.
-
-#[derive(Debug)]
-struct PErr(&'static str);
-
-impl<I> ParseError<I> for PErr {
-    fn from_error_kind(_: I, _: ErrorKind) -> Self {
-        PErr("syntax error")
-    }
-    fn append(_: I, _: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-type Res<'a, T> = IResult<&'a str, T, PErr>;
-
-fn fail<T>(reason: &'static str) -> Res<'static, T> {
-    Err(nom::Err::Error(PErr(reason)))
-}
-
-fn reason(e: nom::Err<PErr>) -> &'static str {
-    match e {
-        nom::Err::Error(p) | nom::Err::Failure(p) => p.0,
-        nom::Err::Incomplete(_) => "incomplete",
-    }
-}
+// The arguments of a line are checked as UTF-8 once; the grammar functions below work on
+// that `&str` with byte offsets, looking at its octets. Every scan treats all non-ASCII
+// octets alike (accepts them all or stops at the first), so the offsets where a scan stops
+// are always character boundaries, and `str::get` at them never fails.
 
 /// Splits `s` at the first `c` (an ASCII octet), the `c` going with the second part.
+#[inline]
 fn split_at_byte(s: &str, c: u8) -> (&str, &str) {
     let len = s.bytes().position(|b| b == c).unwrap_or(s.len());
     s.split_at_checked(len).unwrap_or((s, ""))
 }
 
 /// `s` without its leading spaces.
+#[inline]
 fn skip_spaces(s: &str) -> &str {
     let n = s.bytes().position(|b| b != b' ').unwrap_or(s.len());
     s.get(n..).unwrap_or_default()
 }
 
+/// The offset of the first octet at or after `i` in `b` that is not a space.
+#[inline]
+fn skip_spaces_at(b: &[u8], mut i: usize) -> usize {
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
+#[inline]
 fn utf8(b: &[u8]) -> Result<&str, CommandErrorKind> {
     std::str::from_utf8(b).map_err(|_| CommandErrorKind::InvalidArguments("invalid UTF-8"))
 }
@@ -322,13 +306,12 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
         }
     };
     let bad = CommandErrorKind::InvalidArguments;
-    if verb.len() == 4 {
-        let mut v = [0u8; 4];
-        v.copy_from_slice(verb);
-        v.make_ascii_uppercase();
+    if let [a, b, c, d] = *verb {
+        let v = [a, b, c, d].map(|x| x.to_ascii_uppercase());
         match &v {
-            b"MAIL" => return parse_mail(utf8(rest)?, opts),
             b"RCPT" => return parse_rcpt(utf8(rest)?, opts),
+            b"MAIL" => return parse_mail(utf8(rest)?, opts),
+            b"DATA" => return no_arg(rest, Command::Data),
             b"EHLO" | b"HELO" | b"LHLO" => {
                 let host = arg(utf8(rest)?).ok_or(bad("a domain is required"))?;
                 let host = parse_host_arg(host, opts)?;
@@ -338,7 +321,6 @@ fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, Comman
                     _ => Command::Lhlo(host),
                 });
             }
-            b"DATA" => return no_arg(rest, Command::Data),
             b"RSET" => return no_arg(rest, Command::Rset),
             b"QUIT" => return no_arg(rest, Command::Quit),
             b"NOOP" => return Ok(Command::Noop(opt_argument(rest, opts)?)),
@@ -379,16 +361,16 @@ fn opt_argument(
         return Ok(None);
     };
     Argument::validate(arg).map_err(|_| bad("invalid characters in argument"))?;
-    Ok(Some(Argument::new_unchecked(arg.to_owned())))
+    Ok(Some(Argument::new_unchecked(arg)))
 }
 
 fn parse_host_arg(arg: &str, opts: &CommandParseOptions) -> Result<Host, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
-    let (rest, host) = host(arg).map_err(|e| bad(reason(e)))?;
-    if !rest.is_empty() {
+    let (host, end, ascii) = host_at(arg, 0).map_err(bad)?;
+    if end != arg.len() {
         return Err(bad("unexpected text after the domain"));
     }
-    if !opts.smtputf8 && host.needs_smtputf8() {
+    if !opts.smtputf8 && !ascii {
         return Err(CommandErrorKind::Utf8NotEnabled);
     }
     Ok(host)
@@ -397,17 +379,13 @@ fn parse_host_arg(arg: &str, opts: &CommandParseOptions) -> Result<Host, Command
 fn parse_bdat(arg: &str) -> Result<Command, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (digits, rest) = split_at_byte(arg, b' ');
-    let last = match arg_or_empty(rest) {
+    let last = match skip_spaces(rest) {
         "" => false,
         l if l.eq_ignore_ascii_case("LAST") => true,
         _ => return Err(bad("expected BDAT size [LAST]")),
     };
     let size = parse_u64(digits).ok_or(bad("expected BDAT size [LAST]"))?;
     Ok(Command::Bdat { size, last })
-}
-
-fn arg_or_empty(rest: &str) -> &str {
-    skip_spaces(rest)
 }
 
 /// Parses 1 or more ASCII digits into a `u64`; `None` if empty, not digits, or too large.
@@ -427,7 +405,7 @@ fn parse_auth(arg: &str) -> Result<Command, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (mech, rest) = split_at_byte(arg, b' ');
     let mechanism = Mechanism::from_name(mech).ok_or(bad("invalid SASL mechanism name"))?;
-    let initial_response = match arg_or_empty(rest) {
+    let initial_response = match skip_spaces(rest) {
         "" => None,
         "=" => Some(Secret::new(Vec::new())),
         b64 => {
@@ -450,21 +428,17 @@ fn parse_auth(arg: &str) -> Result<Command, CommandErrorKind> {
 // ---------------------------------------------------------------------------------------
 // MAIL and RCPT.
 
-/// `" FROM:"` / `" TO:"` then optional spaces (tolerated), returning what follows.
-fn after_keyword<'a>(rest: &'a str, kw: &'static str) -> Option<&'a str> {
-    let rest = rest.strip_prefix(' ')?;
-    let rest = strip_prefix_ci(rest, kw)?.strip_prefix(':')?;
-    Some(skip_spaces(rest))
-}
-
-/// `s` without the ASCII prefix `p`, compared case-insensitively.
-fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
-    let head = s.as_bytes().get(..p.len())?;
-    if head.eq_ignore_ascii_case(p.as_bytes()) {
-        s.get(p.len()..)
-    } else {
-        None
+/// `" FROM:"` / `" TO:"` (`kw` with its colon, any case) then optional spaces (tolerated),
+/// returning what follows.
+#[inline]
+fn after_keyword<'a>(rest: &'a str, kw: &'static [u8]) -> Option<&'a str> {
+    let b = rest.as_bytes();
+    let head = b.get(1..=kw.len())?;
+    if b.first() != Some(&b' ') || !head.eq_ignore_ascii_case(kw) {
+        return None;
     }
+    // `kw` is ASCII, so the cut is on a character boundary.
+    rest.get(skip_spaces_at(b, kw.len() + 1)..)
 }
 
 fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> CommandErrorKind {
@@ -475,68 +449,89 @@ fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> C
 }
 
 fn parse_mail(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let rest = after_keyword(rest, "FROM").ok_or(CommandErrorKind::InvalidArguments(
+    let rest = after_keyword(rest, b"FROM:").ok_or(CommandErrorKind::InvalidArguments(
         "expected MAIL FROM:<reverse-path>",
     ))?;
-    let (rest, from) = if let Some(rest) = rest.strip_prefix("<>") {
-        (rest, ReversePath::Null)
+    let (from, end) = if rest.starts_with("<>") {
+        (ReversePath::Null, 2)
     } else {
-        let (rest, mbox) =
+        let (mbox, end) =
             path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidReversePath))?;
-        (rest, ReversePath::Mailbox(mbox))
+        (ReversePath::Mailbox(mbox), end)
     };
     let mut params = MailParameters::default();
-    for_each_param(rest, |kw, value| mail_param(&mut params, kw, value, opts))?;
+    for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
+        mail_param(&mut params, kw, value, opts)
+    })?;
     Ok(Command::Mail { from, params })
 }
 
 fn parse_rcpt(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let rest = after_keyword(rest, "TO").ok_or(CommandErrorKind::InvalidArguments(
+    let rest = after_keyword(rest, b"TO:").ok_or(CommandErrorKind::InvalidArguments(
         "expected RCPT TO:<forward-path>",
     ))?;
-    let (rest, to) = if let Some(rest) = strip_prefix_ci(rest, "<postmaster>") {
-        (rest, ForwardPath::Postmaster)
+    const POSTMASTER: &[u8] = b"<postmaster>";
+    let (to, end) = if rest
+        .as_bytes()
+        .get(..POSTMASTER.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(POSTMASTER))
+    {
+        (ForwardPath::Postmaster, POSTMASTER.len())
     } else {
-        let (rest, mbox) =
+        let (mbox, end) =
             path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidForwardPath))?;
-        (rest, ForwardPath::Mailbox(mbox))
+        (ForwardPath::Mailbox(mbox), end)
     };
     let mut params = RcptParameters::default();
-    for_each_param(rest, |kw, value| rcpt_param(&mut params, kw, value, opts))?;
+    for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
+        rcpt_param(&mut params, kw, value, opts)
+    })?;
     Ok(Command::Rcpt { to, params })
 }
 
 /// Splits `[SP esmtp-param *(SP esmtp-param)]` (several spaces tolerated) and calls `f`
-/// with each keyword and raw value.
+/// with each keyword (checked: an `esmtp-keyword` of at most 64 octets) and raw value (the
+/// text after the first `=`, up to the next space).
+#[inline]
 fn for_each_param<'a>(
     rest: &'a str,
     mut f: impl FnMut(&'a str, Option<&'a str>) -> Result<(), CommandErrorKind>,
 ) -> Result<(), CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
-    if rest.is_empty() {
-        return Ok(());
+    let b = rest.as_bytes();
+    match b.first() {
+        None => return Ok(()),
+        Some(b' ') => {}
+        Some(_) => return Err(bad("expected a space before parameters")),
     }
-    if !rest.starts_with(' ') {
-        return Err(bad("expected a space before parameters"));
-    }
-    let mut rest = rest;
+    let mut i = 0;
     loop {
-        rest = skip_spaces(rest);
-        if rest.is_empty() {
+        i = skip_spaces_at(b, i);
+        let kw_start = i;
+        if kw_start >= b.len() {
             return Ok(());
         }
-        let (param, more) = split_at_byte(rest, b' ');
-        rest = more;
-        let (kw, value) = match split_at_byte(param, b'=') {
-            (kw, "") => (kw, None),
-            (kw, value) => (kw, value.get(1..)),
-        };
-        let kw_ok = kw.len() <= 64
-            && kw.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            && kw.bytes().all(|b| class(b, C_LDH));
+        while b.get(i).is_some_and(|&c| class(c, C_LDH)) {
+            i += 1;
+        }
+        let kw_ok = i - kw_start <= 64
+            && b.get(kw_start).is_some_and(u8::is_ascii_alphanumeric)
+            && matches!(b.get(i), None | Some(b' ' | b'='));
         if !kw_ok {
             return Err(bad("invalid parameter keyword"));
         }
+        let kw = rest.get(kw_start..i).unwrap_or_default();
+        let value = if b.get(i) == Some(&b'=') {
+            i += 1;
+            let value_start = i;
+            while b.get(i).is_some_and(|&c| c != b' ') {
+                i += 1;
+            }
+            // The value ends at a space or at the end: a character boundary.
+            rest.get(value_start..i)
+        } else {
+            None
+        };
         f(kw, value)?;
     }
 }
@@ -558,11 +553,11 @@ fn other_param(
                 return Err(bad("non-ASCII parameter value without SMTPUTF8"));
             }
             ParamValue::validate(v).map_err(|_| bad("invalid parameter value"))?;
-            Some(ParamValue::new_unchecked(v.to_owned()))
+            Some(ParamValue::new_unchecked(v))
         }
     };
     Ok(Parameter {
-        keyword: ParamKeyword::new_unchecked(kw.to_owned()),
+        keyword: ParamKeyword::new_unchecked(kw),
         value,
     })
 }
@@ -590,22 +585,39 @@ fn set_flag(
     Ok(())
 }
 
-/// The canonical name of a keyword mailwire has a field for, in any case.
-fn known_keyword(kw: &str) -> Option<&'static str> {
-    let first = kw.as_bytes().first()?.to_ascii_uppercase();
-    let canon = match (kw.len(), first) {
-        (3, b'R') => "RET",
-        (4, b'S') => "SIZE",
-        (4, b'B') => "BODY",
-        (4, b'A') => "AUTH",
-        (5, b'E') => "ENVID",
-        (5, b'O') => "ORCPT",
-        (6, b'N') => "NOTIFY",
-        (8, b'S') => "SMTPUTF8",
-        (10, b'R') => "REQUIRETLS",
-        _ => return None,
-    };
-    kw.eq_ignore_ascii_case(canon).then_some(canon)
+/// The keywords mailwire has a field for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Size,
+    Body,
+    SmtpUtf8,
+    Auth,
+    Ret,
+    EnvId,
+    RequireTls,
+    Notify,
+    Orcpt,
+}
+
+impl Known {
+    /// The keyword in `kw`, in any case.
+    #[inline]
+    fn find(kw: &str) -> Option<Known> {
+        let first = kw.as_bytes().first()?.to_ascii_uppercase();
+        let (known, canon) = match (kw.len(), first) {
+            (3, b'R') => (Known::Ret, "RET"),
+            (4, b'S') => (Known::Size, "SIZE"),
+            (4, b'B') => (Known::Body, "BODY"),
+            (4, b'A') => (Known::Auth, "AUTH"),
+            (5, b'E') => (Known::EnvId, "ENVID"),
+            (5, b'O') => (Known::Orcpt, "ORCPT"),
+            (6, b'N') => (Known::Notify, "NOTIFY"),
+            (8, b'S') => (Known::SmtpUtf8, "SMTPUTF8"),
+            (10, b'R') => (Known::RequireTls, "REQUIRETLS"),
+            _ => return None,
+        };
+        kw.eq_ignore_ascii_case(canon).then_some(known)
+    }
 }
 
 fn mail_param(
@@ -615,25 +627,29 @@ fn mail_param(
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
-    let name = match known_keyword(kw) {
-        Some("SMTPUTF8") => return set_flag(&mut params.smtputf8, value, "SMTPUTF8"),
-        Some("REQUIRETLS") => return set_flag(&mut params.requiretls, value, "REQUIRETLS"),
-        Some(name @ ("SIZE" | "BODY" | "RET" | "ENVID" | "AUTH")) => name,
+    let (known, name) = match Known::find(kw) {
+        Some(Known::SmtpUtf8) => return set_flag(&mut params.smtputf8, value, "SMTPUTF8"),
+        Some(Known::RequireTls) => return set_flag(&mut params.requiretls, value, "REQUIRETLS"),
+        Some(k @ Known::Size) => (k, "SIZE"),
+        Some(k @ Known::Body) => (k, "BODY"),
+        Some(k @ Known::Ret) => (k, "RET"),
+        Some(k @ Known::EnvId) => (k, "ENVID"),
+        Some(k @ Known::Auth) => (k, "AUTH"),
         _ => {
             params.push_other_unchecked(other_param(kw, value, opts)?);
             return Ok(());
         }
     };
     let v = value.ok_or(invalid(name))?;
-    match name {
-        "SIZE" => {
+    match known {
+        Known::Size => {
             let size = (v.len() <= 20)
                 .then(|| parse_u64(v))
                 .flatten()
                 .ok_or(invalid("SIZE"))?;
             set_once(&mut params.size, size, "SIZE")
         }
-        "BODY" => {
+        Known::Body => {
             let body = if v.eq_ignore_ascii_case("8BITMIME") {
                 BodyType::EightBitMime
             } else if v.eq_ignore_ascii_case("7BIT") {
@@ -645,7 +661,7 @@ fn mail_param(
             };
             set_once(&mut params.body, body, "BODY")
         }
-        "RET" => {
+        Known::Ret => {
             let ret = if v.eq_ignore_ascii_case("FULL") {
                 Ret::Full
             } else if v.eq_ignore_ascii_case("HDRS") {
@@ -655,10 +671,10 @@ fn mail_param(
             };
             set_once(&mut params.ret, ret, "RET")
         }
-        "ENVID" => {
+        Known::EnvId => {
             let id = xtext_decode_ascii(v).ok_or(invalid("ENVID"))?;
             EnvelopeId::validate(&id).map_err(|_| invalid("ENVID"))?;
-            set_once(&mut params.envid, EnvelopeId::new_unchecked(id), "ENVID")
+            set_once(&mut params.envid, EnvelopeId::new_unchecked(&id), "ENVID")
         }
         _ => {
             let decoded = xtext_decode(v.as_bytes())
@@ -685,44 +701,52 @@ fn rcpt_param(
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
-    let name = match known_keyword(kw) {
-        Some(name @ ("NOTIFY" | "ORCPT")) => name,
+    match Known::find(kw) {
+        Some(Known::Notify) => {
+            let v = value.ok_or(invalid("NOTIFY"))?;
+            set_once(&mut params.notify, parse_notify(v)?, "NOTIFY")
+        }
+        Some(Known::Orcpt) => {
+            let v = value.ok_or(invalid("ORCPT"))?;
+            set_once(&mut params.orcpt, parse_orcpt(v)?, "ORCPT")
+        }
         _ => {
             params.push_other_unchecked(other_param(kw, value, opts)?);
-            return Ok(());
+            Ok(())
         }
-    };
-    let v = value.ok_or(invalid(name))?;
-    if name == "NOTIFY" {
-        let notify = if v.eq_ignore_ascii_case("NEVER") {
-            Notify::NEVER
-        } else {
-            let mut n = Notify::NEVER;
-            for item in v.as_bytes().split(|&b| b == b',') {
-                if item.eq_ignore_ascii_case(b"SUCCESS") {
-                    n.success = true;
-                } else if item.eq_ignore_ascii_case(b"FAILURE") {
-                    n.failure = true;
-                } else if item.eq_ignore_ascii_case(b"DELAY") {
-                    n.delay = true;
-                } else {
-                    return Err(invalid("NOTIFY"));
-                }
-            }
-            n
-        };
-        set_once(&mut params.notify, notify, "NOTIFY")
-    } else {
-        let (addr_type, xtext) = match split_at_byte(v, b';') {
-            (_, "") => return Err(invalid("ORCPT")),
-            (addr_type, xtext) => (addr_type, xtext.get(1..).unwrap_or_default()),
-        };
-        let address = xtext_decode_ascii(xtext).ok_or(invalid("ORCPT"))?;
-        OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid("ORCPT"))?;
-        // (Decoded xtext is ASCII; validate also checks it is printable.)
-        let orcpt = OriginalRecipient::new_unchecked(addr_type.to_owned(), address);
-        set_once(&mut params.orcpt, orcpt, "ORCPT")
     }
+}
+
+/// `NOTIFY=NEVER` or a comma-separated list of `SUCCESS`, `FAILURE`, `DELAY` (any case).
+fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
+    if v.eq_ignore_ascii_case("NEVER") {
+        return Ok(Notify::NEVER);
+    }
+    let mut n = Notify::NEVER;
+    for item in v.as_bytes().split(|&b| b == b',') {
+        if item.eq_ignore_ascii_case(b"SUCCESS") {
+            n.success = true;
+        } else if item.eq_ignore_ascii_case(b"FAILURE") {
+            n.failure = true;
+        } else if item.eq_ignore_ascii_case(b"DELAY") {
+            n.delay = true;
+        } else {
+            return Err(CommandErrorKind::InvalidParameter("NOTIFY"));
+        }
+    }
+    Ok(n)
+}
+
+/// `ORCPT=addr-type;xtext`.
+fn parse_orcpt(v: &str) -> Result<OriginalRecipient, CommandErrorKind> {
+    let invalid = || CommandErrorKind::InvalidParameter("ORCPT");
+    let (addr_type, xtext) = match split_at_byte(v, b';') {
+        (_, "") => return Err(invalid()),
+        (addr_type, xtext) => (addr_type, xtext.get(1..).unwrap_or_default()),
+    };
+    let address = xtext_decode_ascii(xtext).ok_or_else(invalid)?;
+    OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid())?;
+    Ok(OriginalRecipient::new_unchecked(addr_type, &address))
 }
 
 /// Decodes RFC 3461 xtext into octets. Accepts lower-case hex digits; refuses characters
@@ -751,22 +775,25 @@ pub fn xtext_decode(v: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Decodes xtext that must decode to ASCII.
-fn xtext_decode_ascii(v: &str) -> Option<String> {
-    if !v.as_bytes().contains(&b'+') {
-        // Fast path: nothing to decode.
-        return v.bytes().all(|b| class(b, C_XCHAR)).then(|| v.to_owned());
+/// Decodes xtext that must decode to ASCII; borrows when there is nothing to decode.
+fn xtext_decode_ascii(v: &str) -> Option<Cow<'_, str>> {
+    // Fast path, one pass: xchars only, nothing to decode.
+    match v.bytes().position(|b| !class(b, C_XCHAR)) {
+        None => return Some(Cow::Borrowed(v)),
+        Some(i) if v.as_bytes().get(i) != Some(&b'+') => return None,
+        Some(_) => {}
     }
     let bytes = xtext_decode(v.as_bytes())?;
     if bytes.is_ascii() {
-        String::from_utf8(bytes).ok()
+        String::from_utf8(bytes).ok().map(Cow::Owned)
     } else {
         None
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// Paths, mailboxes, domains.
+// Paths, mailboxes, domains: hand-written scanners over the octets, each returning the
+// value and the offset after it.
 
 enum PathError {
     Syntax(&'static str),
@@ -774,144 +801,176 @@ enum PathError {
     Utf8,
 }
 
-/// `"<" [ A-d-l ":" ] Mailbox ">"`, returning what follows the `>`.
-fn path<'a>(input: &'a str, opts: &CommandParseOptions) -> Result<(&'a str, Mailbox), PathError> {
-    let (rest, mbox) = match path_syntax(input) {
-        Ok((rest, mbox)) => (rest, mbox),
-        Err(e) => {
-            if !input.starts_with('<') {
-                return Err(PathError::Syntax("the address must be in angle brackets"));
-            }
-            return Err(PathError::Syntax(reason(e)));
-        }
+/// `"<" [ A-d-l ":" ] Mailbox ">"` at the start of `s`, returning the offset after the `>`.
+fn path(s: &str, opts: &CommandParseOptions) -> Result<(Mailbox, usize), PathError> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'<') {
+        return Err(PathError::Syntax("the address must be in angle brackets"));
+    }
+    let start = if b.get(1) == Some(&b'@') {
+        source_route(b, 1).map_err(PathError::Syntax)?
+    } else {
+        1
     };
-    let wire_len = input.len() - rest.len();
+    let (mbox, end, ascii) = mailbox_at(s, start).map_err(PathError::Syntax)?;
+    if b.get(end) != Some(&b'>') {
+        return Err(PathError::Syntax("expected '>'"));
+    }
+    let wire_len = end + 1;
     if wire_len > opts.max_path_len {
         return Err(PathError::TooLong("path too long"));
     }
     if mbox.local_part.as_str().len() > opts.max_local_part_len {
         return Err(PathError::TooLong("local part too long"));
     }
-    if !opts.smtputf8 && mbox.needs_smtputf8() {
+    if !opts.smtputf8 && !ascii {
         return Err(PathError::Utf8);
     }
-    Ok((rest, mbox))
+    Ok((mbox, wire_len))
 }
 
-fn path_syntax(i: &str) -> Res<'_, Mailbox> {
-    let (i, _) = tag("<")(i)?;
-    let i = if i.starts_with('@') {
-        let (i, _) = tuple((source_route, tag(":")))(i)?;
-        i
+/// `A-d-l ":"` at `i` (which holds `@`): `At-domain *( "," At-domain ) ":"`, discarded.
+/// Returns the offset after the colon. A `,` not followed by an `At-domain` ends the list
+/// (and then fails for want of the colon), as nom's `separated_list1` did.
+fn source_route(b: &[u8], i: usize) -> Result<usize, &'static str> {
+    let mut i = i + 1;
+    i += scan_domain(b.get(i..).unwrap_or_default())?.0;
+    while b.get(i) == Some(&b',') && b.get(i + 1) == Some(&b'@') {
+        match scan_domain(b.get(i + 2..).unwrap_or_default()) {
+            Ok((len, _)) => i += 2 + len,
+            Err(_) => break,
+        }
+    }
+    if b.get(i) == Some(&b':') {
+        Ok(i + 1)
     } else {
-        i
+        Err("syntax error")
+    }
+}
+
+/// `Local-part "@" ( Domain / address-literal )` at offset `i` of `s`: the mailbox, the
+/// offset after it, and whether it is all ASCII.
+fn mailbox_at(s: &str, i: usize) -> Result<(Mailbox, usize, bool), &'static str> {
+    let b = s.as_bytes();
+    let (local, at, local_ascii) = if b.get(i) == Some(&b'"') {
+        // Any fault in a quoted string is reported as an invalid local part.
+        quoted_string(s, i + 1).ok_or("invalid local part")?
+    } else {
+        dot_string(s, i)?
     };
-    let (i, mbox) = mailbox(i)?;
-    let (i, _) = tag(">")(i).or_else(|_: nom::Err<PErr>| fail("expected '>'"))?;
-    Ok((i, mbox))
+    if b.get(at) != Some(&b'@') {
+        return Err("expected '@'");
+    }
+    let (host, end, host_ascii) = host_at(s, at + 1)?;
+    Ok((Mailbox::new(local, host), end, local_ascii && host_ascii))
 }
 
-/// `A-d-l = At-domain *( "," At-domain )`, discarded.
-fn source_route(i: &str) -> Res<'_, ()> {
-    let (i, _) = separated_list1(tag(","), preceded(tag("@"), domain))(i)?;
-    Ok((i, ()))
-}
-
-/// `Local-part "@" ( Domain / address-literal )`.
-fn mailbox(i: &str) -> Res<'_, Mailbox> {
-    let (i, local) = alt((quoted_string, dot_string))(i)?;
-    let (i, _) = tag("@")(i).or_else(|_: nom::Err<PErr>| fail("expected '@'"))?;
-    let (i, domain) = host(i)?;
-    Ok((i, Mailbox::new(local, domain)))
-}
-
-/// `Dot-string`, in one pass.
-fn dot_string(i: &str) -> Res<'_, LocalPart> {
-    let mut len = 0;
+/// `Dot-string` at offset `i`, in one pass.
+#[inline]
+fn dot_string(s: &str, i: usize) -> Result<(LocalPart, usize, bool), &'static str> {
+    let b = s.as_bytes();
+    let mut j = i;
     let mut prev_dot = true;
-    for b in i.bytes() {
-        if b == b'.' {
+    let mut high = 0u8;
+    while let Some(&c) = b.get(j) {
+        if c == b'.' {
             if prev_dot {
-                return fail("invalid local part");
+                return Err("invalid local part");
             }
             prev_dot = true;
-        } else if class(b, C_ATEXT | C_UTF8) {
+        } else if class(c, C_ATEXT | C_UTF8) {
             prev_dot = false;
+            high |= c;
         } else {
             break;
         }
-        len += 1;
+        j += 1;
     }
     if prev_dot {
-        return fail("invalid local part");
+        return Err("invalid local part");
     }
-    let Some((s, rest)) = i.split_at_checked(len) else {
-        return fail("invalid local part");
-    };
-    if s.len() > LocalPart::MAX_LEN {
-        return fail("local part too long");
+    if j - i > LocalPart::MAX_LEN {
+        return Err("local part too long");
     }
+    let text = s.get(i..j).ok_or("invalid local part")?;
     // A dot-string holds only atext, dots and UTF-8: a valid local part.
-    Ok((rest, LocalPart::new_unchecked(s.to_owned())))
+    Ok((LocalPart::new_unchecked(text), j, high < 0x80))
 }
 
-/// `DQUOTE *QcontentSMTP DQUOTE`, decoded.
-fn quoted_string(i: &str) -> Res<'_, LocalPart> {
-    let (i, _) = tag("\"")(i)?;
-    let mut out = String::new();
-    let mut chars = i.char_indices();
-    let end = loop {
-        match chars.next() {
-            None => return fail("unterminated quoted string"),
-            Some((pos, '"')) => break pos,
-            Some((_, '\\')) => match chars.next() {
-                Some((_, c @ ' '..='~')) => out.push(c),
-                _ => return fail("invalid quoted pair"),
+/// The inside of a `Quoted-string` starting at offset `i` (after the opening quote),
+/// decoded: the local part, the offset after the closing quote, and whether it is ASCII.
+fn quoted_string(s: &str, i: usize) -> Option<(LocalPart, usize, bool)> {
+    let b = s.as_bytes();
+    let mut j = i;
+    let mut escapes = false;
+    let mut high = 0u8;
+    loop {
+        match *b.get(j)? {
+            b'"' => break,
+            // A quoted pair: a backslash and a printable ASCII character.
+            b'\\' => match b.get(j + 1)? {
+                0x20..=0x7e => {
+                    escapes = true;
+                    j += 2;
+                }
+                _ => return None,
             },
-            Some((_, c)) if matches!(c, ' '..='~') || !c.is_ascii() => out.push(c),
-            Some(_) => return fail("invalid character in quoted string"),
+            c @ (0x20..=0x7e | 0x80..) => {
+                high |= c;
+                j += 1;
+            }
+            _ => return None,
         }
-    };
-    let rest = i.get(end + 1..).unwrap_or_default();
-    if LocalPart::validate(&out).is_err() {
-        return fail("local part too long");
     }
-    Ok((rest, LocalPart::new_unchecked(out)))
-}
-
-/// `Domain / address-literal`.
-fn host(i: &str) -> Res<'_, Host> {
-    if i.starts_with('[') {
-        let (i, lit) = address_literal(i)?;
-        Ok((i, Host::Literal(lit)))
+    let raw = s.get(i..j)?;
+    let text: Cow<'_, str> = if escapes {
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(p) = rest.find('\\') {
+            // Every backslash in `raw` is followed by the printable ASCII octet it quotes.
+            out.push_str(rest.get(..p)?);
+            out.push_str(rest.get(p + 1..p + 2)?);
+            rest = rest.get(p + 2..)?;
+        }
+        out.push_str(rest);
+        Cow::Owned(out)
     } else {
-        let (i, d) = domain(i)?;
-        Ok((i, Host::Domain(d)))
+        Cow::Borrowed(raw)
+    };
+    if text.len() > LocalPart::MAX_LEN {
+        return None;
     }
+    Some((LocalPart::new_unchecked(&text), j + 1, high < 0x80))
 }
 
-fn domain(i: &str) -> Res<'_, Domain> {
-    let len = match scan_domain(i.as_bytes()) {
-        Ok(len) => len,
-        Err(reason) => return fail(reason),
-    };
-    let Some((d, rest)) = i.split_at_checked(len) else {
-        return fail("invalid domain");
-    };
-    Ok((rest, Domain::new_unchecked(d.to_owned())))
+/// `Domain / address-literal` at offset `i`: the host, the offset after it, and whether it
+/// is all ASCII.
+fn host_at(s: &str, i: usize) -> Result<(Host, usize, bool), &'static str> {
+    let b = s.as_bytes();
+    if b.get(i) == Some(&b'[') {
+        let (lit, end) = address_literal(s, i)?;
+        // Address literals are ASCII (`dcontent`).
+        return Ok((Host::Literal(lit), end, true));
+    }
+    let (len, ascii) = scan_domain(b.get(i..).unwrap_or_default())?;
+    let d = s.get(i..i + len).ok_or("invalid domain")?;
+    Ok((Host::Domain(Domain::new_unchecked(d)), i + len, ascii))
 }
 
-fn address_literal(i: &str) -> Res<'_, AddressLiteral> {
-    let (i, _) = tag("[")(i)?;
-    let len = i.bytes().position(|b| !is_dcontent(b)).unwrap_or(i.len());
-    let Some((inner, i)) = i.split_at_checked(len) else {
-        return fail("invalid address literal");
-    };
-    let (i, _) = tag("]")(i).or_else(|_: nom::Err<PErr>| fail("expected ']'"))?;
-    match literal_inner(inner) {
-        Some(lit) => Ok((i, lit)),
-        None => fail("invalid address literal"),
+/// An address literal at offset `i` (which holds `[`), returning the offset after the `]`.
+fn address_literal(s: &str, i: usize) -> Result<(AddressLiteral, usize), &'static str> {
+    let b = s.as_bytes();
+    let start = i + 1;
+    let mut j = start;
+    while b.get(j).is_some_and(|&c| is_dcontent(c)) {
+        j += 1;
     }
+    if b.get(j) != Some(&b']') {
+        return Err("expected ']'");
+    }
+    let inner = s.get(start..j).ok_or("invalid address literal")?;
+    let lit = literal_inner(inner).ok_or("invalid address literal")?;
+    Ok((lit, j + 1))
 }
 
 fn literal_inner(inner: &str) -> Option<AddressLiteral> {
@@ -943,12 +1002,19 @@ fn ipv4(s: &str) -> Option<std::net::Ipv4Addr> {
 
 /// Parses `[literal]` text, for `Host::try_from`.
 pub(crate) fn parse_address_literal_str(s: &str) -> Option<AddressLiteral> {
-    let r: Res<'_, AddressLiteral> = all_consuming(address_literal)(s);
-    r.ok().map(|(_, lit)| lit)
+    if !s.starts_with('[') {
+        return None;
+    }
+    match address_literal(s, 0) {
+        Ok((lit, end)) if end == s.len() => Some(lit),
+        _ => None,
+    }
 }
 
 /// Parses `local@domain` text (no brackets), for `Mailbox::try_from` and `AUTH=`.
 pub(crate) fn parse_mailbox_str(s: &str) -> Option<Mailbox> {
-    let r: Res<'_, Mailbox> = all_consuming(mailbox)(s);
-    r.ok().map(|(_, m)| m)
+    match mailbox_at(s, 0) {
+        Ok((mbox, end, _)) if end == s.len() => Some(mbox),
+        _ => None,
+    }
 }

@@ -18,6 +18,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mailwire_core::Secret;
 use mailwire_core::sasl::Mechanism;
+use smol_str::SmolStr;
 
 /// Why a value could not be turned into one of the command types.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -124,8 +125,10 @@ pub(crate) fn is_dot_string(s: &str) -> bool {
 }
 
 /// Scans the `Domain` at the start of `b`: returns its length (it ends at the first octet
-/// that cannot be part of a domain), or why it is not a valid domain. One pass.
-pub(crate) fn scan_domain(b: &[u8]) -> Result<usize, &'static str> {
+/// that cannot be part of a domain) and whether it is all ASCII, or why it is not a valid
+/// domain. One pass.
+pub(crate) fn scan_domain(b: &[u8]) -> Result<(usize, bool), &'static str> {
+    let mut all_ascii = true;
     let mut pos = 0;
     loop {
         let label = b.get(pos..).unwrap_or_default();
@@ -147,6 +150,7 @@ pub(crate) fn scan_domain(b: &[u8]) -> Result<usize, &'static str> {
         if ascii && len > 63 {
             return Err("domain label too long");
         }
+        all_ascii &= ascii;
         pos += len;
         if b.get(pos) == Some(&b'.') {
             pos += 1;
@@ -157,7 +161,7 @@ pub(crate) fn scan_domain(b: &[u8]) -> Result<usize, &'static str> {
     if pos > Domain::MAX_LEN {
         return Err("domain too long");
     }
-    Ok(pos)
+    Ok((pos, all_ascii))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,7 +174,7 @@ pub(crate) fn scan_domain(b: &[u8]) -> Result<usize, &'static str> {
 /// At most 255 octets; ASCII labels at most 63 octets. No trailing dot. Case is kept as
 /// given (comparisons of domains are the application's business).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Domain(String);
+pub struct Domain(SmolStr);
 
 impl Domain {
     /// The longest domain accepted, in octets (RFC 5321 section 4.5.3.1.2).
@@ -190,16 +194,16 @@ impl Domain {
     /// Validates `s` as a domain.
     pub(crate) fn validate(s: &str) -> Result<(), CommandValueError> {
         match scan_domain(s.as_bytes()) {
-            Ok(len) if len == s.len() => Ok(()),
+            Ok((len, _)) if len == s.len() => Ok(()),
             Err("domain too long") => Err(CommandValueError::TooLong("domain")),
             _ => Err(CommandValueError::Invalid("domain")),
         }
     }
 
     /// Builds a domain the caller has already validated.
-    pub(crate) fn new_unchecked(s: String) -> Domain {
-        debug_assert!(Self::validate(&s).is_ok());
-        Domain(s)
+    pub(crate) fn new_unchecked(s: &str) -> Domain {
+        debug_assert!(Self::validate(s).is_ok());
+        Domain(SmolStr::new(s))
     }
 }
 
@@ -207,7 +211,7 @@ impl TryFrom<&str> for Domain {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         Domain::validate(s)?;
-        Ok(Domain(s.to_owned()))
+        Ok(Domain(SmolStr::new(s)))
     }
 }
 
@@ -215,7 +219,7 @@ impl TryFrom<String> for Domain {
     type Error = CommandValueError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         Domain::validate(&s)?;
-        Ok(Domain(s))
+        Ok(Domain(SmolStr::from(s)))
     }
 }
 
@@ -229,8 +233,8 @@ impl fmt::Display for Domain {
 /// registered tag other than `IPv6` (which is [`AddressLiteral::Ipv6`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GeneralLiteral {
-    tag: String,
-    content: String,
+    tag: SmolStr,
+    content: SmolStr,
 }
 
 impl GeneralLiteral {
@@ -239,8 +243,8 @@ impl GeneralLiteral {
     pub fn new(tag: &str, content: &str) -> Result<GeneralLiteral, CommandValueError> {
         Self::validate(tag, content)?;
         Ok(GeneralLiteral {
-            tag: tag.to_owned(),
-            content: content.to_owned(),
+            tag: SmolStr::new(tag),
+            content: SmolStr::new(content),
         })
     }
 
@@ -346,7 +350,7 @@ impl fmt::Display for Host {
 /// encoder writes it as a dot-string when it is one, and otherwise as a quoted string,
 /// escaping only `"` and `\` (RFC 5321: "the minimum quoting possible").
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct LocalPart(String);
+pub struct LocalPart(SmolStr);
 
 impl LocalPart {
     /// The longest local part this type holds, in octets. RFC 5321 sets 64; the parser
@@ -380,9 +384,9 @@ impl LocalPart {
         }
     }
 
-    pub(crate) fn new_unchecked(s: String) -> LocalPart {
-        debug_assert!(Self::validate(&s).is_ok());
-        LocalPart(s)
+    pub(crate) fn new_unchecked(s: &str) -> LocalPart {
+        debug_assert!(Self::validate(s).is_ok());
+        LocalPart(SmolStr::new(s))
     }
 }
 
@@ -390,7 +394,7 @@ impl TryFrom<&str> for LocalPart {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         LocalPart::validate(s)?;
-        Ok(LocalPart(s.to_owned()))
+        Ok(LocalPart(SmolStr::new(s)))
     }
 }
 
@@ -398,7 +402,7 @@ impl TryFrom<String> for LocalPart {
     type Error = CommandValueError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         LocalPart::validate(&s)?;
-        Ok(LocalPart(s))
+        Ok(LocalPart(SmolStr::from(s)))
     }
 }
 
@@ -568,7 +572,7 @@ fn validate_xtext_decoded(
 
 /// `ENVID=` (RFC 3461), decoded from xtext: 1 to 100 printable ASCII characters or spaces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EnvelopeId(String);
+pub struct EnvelopeId(SmolStr);
 
 impl EnvelopeId {
     /// The longest envelope ID, in characters (RFC 3461 section 4.4).
@@ -583,9 +587,9 @@ impl EnvelopeId {
         validate_xtext_decoded(s, Self::MAX_LEN, "envelope id")
     }
 
-    pub(crate) fn new_unchecked(s: String) -> EnvelopeId {
-        debug_assert!(Self::validate(&s).is_ok());
-        EnvelopeId(s)
+    pub(crate) fn new_unchecked(s: &str) -> EnvelopeId {
+        debug_assert!(Self::validate(s).is_ok());
+        EnvelopeId(SmolStr::new(s))
     }
 }
 
@@ -593,7 +597,7 @@ impl TryFrom<&str> for EnvelopeId {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         EnvelopeId::validate(s)?;
-        Ok(EnvelopeId(s.to_owned()))
+        Ok(EnvelopeId(SmolStr::new(s)))
     }
 }
 
@@ -601,8 +605,8 @@ impl TryFrom<&str> for EnvelopeId {
 /// from xtext (1 to 500 printable ASCII characters or spaces).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OriginalRecipient {
-    addr_type: String,
-    address: String,
+    addr_type: SmolStr,
+    address: SmolStr,
 }
 
 impl OriginalRecipient {
@@ -614,8 +618,8 @@ impl OriginalRecipient {
     pub fn new(addr_type: &str, address: &str) -> Result<OriginalRecipient, CommandValueError> {
         Self::validate(addr_type, address)?;
         Ok(OriginalRecipient {
-            addr_type: addr_type.to_owned(),
-            address: address.to_owned(),
+            addr_type: SmolStr::new(addr_type),
+            address: SmolStr::new(address),
         })
     }
 
@@ -626,9 +630,12 @@ impl OriginalRecipient {
         validate_xtext_decoded(address, Self::MAX_LEN, "original recipient")
     }
 
-    pub(crate) fn new_unchecked(addr_type: String, address: String) -> OriginalRecipient {
-        debug_assert!(Self::validate(&addr_type, &address).is_ok());
-        OriginalRecipient { addr_type, address }
+    pub(crate) fn new_unchecked(addr_type: &str, address: &str) -> OriginalRecipient {
+        debug_assert!(Self::validate(addr_type, address).is_ok());
+        OriginalRecipient {
+            addr_type: SmolStr::new(addr_type),
+            address: SmolStr::new(address),
+        }
     }
 
     /// The address type as sent (e.g. `rfc822`).
@@ -645,7 +652,7 @@ impl OriginalRecipient {
 /// An `esmtp-keyword`: a letter or digit, then letters, digits and hyphens (at most 64).
 /// Case is kept as sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ParamKeyword(String);
+pub struct ParamKeyword(SmolStr);
 
 impl ParamKeyword {
     /// The keyword as sent.
@@ -667,9 +674,9 @@ impl ParamKeyword {
         }
     }
 
-    pub(crate) fn new_unchecked(s: String) -> ParamKeyword {
-        debug_assert!(Self::validate(&s).is_ok());
-        ParamKeyword(s)
+    pub(crate) fn new_unchecked(s: &str) -> ParamKeyword {
+        debug_assert!(Self::validate(s).is_ok());
+        ParamKeyword(SmolStr::new(s))
     }
 }
 
@@ -677,14 +684,14 @@ impl TryFrom<&str> for ParamKeyword {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         ParamKeyword::validate(s)?;
-        Ok(ParamKeyword(s.to_owned()))
+        Ok(ParamKeyword(SmolStr::new(s)))
     }
 }
 
 /// An `esmtp-value`: 1 or more printable ASCII characters other than `=` (no spaces), or
 /// non-ASCII characters (RFC 6531), at most 1000 octets.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ParamValue(String);
+pub struct ParamValue(SmolStr);
 
 impl ParamValue {
     /// The longest value this type holds, in octets.
@@ -706,9 +713,9 @@ impl ParamValue {
         }
     }
 
-    pub(crate) fn new_unchecked(s: String) -> ParamValue {
-        debug_assert!(Self::validate(&s).is_ok());
-        ParamValue(s)
+    pub(crate) fn new_unchecked(s: &str) -> ParamValue {
+        debug_assert!(Self::validate(s).is_ok());
+        ParamValue(SmolStr::new(s))
     }
 }
 
@@ -716,7 +723,7 @@ impl TryFrom<&str> for ParamValue {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         ParamValue::validate(s)?;
-        Ok(ParamValue(s.to_owned()))
+        Ok(ParamValue(SmolStr::new(s)))
     }
 }
 
@@ -748,7 +755,9 @@ fn check_other(param: &Parameter, known: &[&str]) -> Result<(), CommandValueErro
         .iter()
         .any(|k| param.keyword.0.eq_ignore_ascii_case(k))
     {
-        Err(CommandValueError::KnownParameter(param.keyword.0.clone()))
+        Err(CommandValueError::KnownParameter(
+            param.keyword.0.to_string(),
+        ))
     } else {
         Ok(())
     }
@@ -860,7 +869,7 @@ impl RcptParameters {
 ///
 /// 1 to 1000 octets of printable ASCII, spaces (not first or last) and non-ASCII characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Argument(String);
+pub struct Argument(SmolStr);
 
 impl Argument {
     /// The longest argument, in octets.
@@ -886,9 +895,9 @@ impl Argument {
         }
     }
 
-    pub(crate) fn new_unchecked(s: String) -> Argument {
-        debug_assert!(Self::validate(&s).is_ok());
-        Argument(s)
+    pub(crate) fn new_unchecked(s: &str) -> Argument {
+        debug_assert!(Self::validate(s).is_ok());
+        Argument(SmolStr::new(s))
     }
 }
 
@@ -896,7 +905,7 @@ impl TryFrom<&str> for Argument {
     type Error = CommandValueError;
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         Argument::validate(s)?;
-        Ok(Argument(s.to_owned()))
+        Ok(Argument(SmolStr::new(s)))
     }
 }
 
