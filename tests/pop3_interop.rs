@@ -766,3 +766,40 @@ p.quit()
     assert!(value(&out, "CRAM").starts_with("+OK"), "{out}");
     assert_eq!(hex_values(&out, "RETR"), stored);
 }
+
+#[test]
+fn poplib_in_use_across_pop3_and_pop3s() {
+    if !have_program("python3") {
+        return;
+    }
+    let server = MailServer::start(&[]);
+    let script = format!(
+        "{PY_PRELUDE}{}",
+        r#"
+pop3s = int(sys.argv[2])
+p = poplib.POP3_SSL("127.0.0.1", pop3s, context=ctx)
+p.user("alice")
+p.pass_("secret")
+q = poplib.POP3("127.0.0.1", port)
+q.user("alice")
+try:
+    q.pass_("secret")
+    raise SystemExit("the same maildrop was opened on both listeners")
+except poplib.error_proto as e:
+    print("INUSE", e.args[0].decode())
+p.quit()
+q.user("alice")
+print("AFTER", q.pass_("secret").decode())
+q.quit()
+"#
+    );
+    let out = python(
+        &script,
+        &[
+            &server.pop3.port().to_string(),
+            &server.pop3s.port().to_string(),
+        ],
+    );
+    assert!(value(&out, "INUSE").starts_with("-ERR [IN-USE]"), "{out}");
+    assert!(value(&out, "AFTER").starts_with("+OK"), "{out}");
+}
