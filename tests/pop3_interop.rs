@@ -535,6 +535,8 @@ fn pop3_fetch_from_the_mail_server_stls_tls_and_refusal() {
     assert!(ok, "{log}");
     assert!(log.contains("2 new message(s) fetched"), "{log}");
     assert_eq!(local_messages(&dir), stored);
+    // Over TLS the strongest mechanism offered is used.
+    assert!(log.contains("logged in with AUTH "), "{log}");
     let seen = std::fs::read_to_string(dir.join(".pop3-fetch-uidl")).unwrap();
     assert_eq!(seen.lines().count(), 2);
 
@@ -556,6 +558,11 @@ fn pop3_fetch_from_the_mail_server_stls_tls_and_refusal() {
     let (ok, log) = pop3_fetch(&args);
     assert!(ok, "{log}");
     assert!(log.contains("2 new message(s) fetched, 2 deleted"), "{log}");
+    // The password itself never crossed the plaintext connection.
+    assert!(
+        log.contains("logged in with APOP") || log.contains("logged in with AUTH CRAM-MD5"),
+        "{log}"
+    );
     assert_eq!(local_messages(&other), stored);
     let maildir = server.maildir("alice");
     assert_eq!(

@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::Parser;
 use mailwire_maildir::{Delivery, Maildir};
 use mailwire_pop3::client::{
-    ClientConfig, ClientError, ClientEvent, ClientSession, Login, RequestId, TlsPolicy,
+    AuthMethod, ClientConfig, ClientError, ClientEvent, ClientSession, Login, RequestId, TlsPolicy,
 };
 use mailwire_pop3::types::Response;
 use mailwire_tokio::{ClientTlsOptions, DriveOptions, Handler, TlsMode, connect, drive};
@@ -56,7 +56,8 @@ struct Args {
     /// Delete the fetched messages on the server (after they are safe locally).
     #[arg(long)]
     delete: bool,
-    /// Log in with APOP: never send the password itself, even on a plaintext connection.
+    /// Never send the password itself, even on a plaintext connection: log in with APOP
+    /// (or SASL CRAM-MD5 when the server offers it, which the session prefers).
     #[arg(long)]
     apop: bool,
     /// How long connecting may take, in seconds.
@@ -140,6 +141,7 @@ async fn run(args: Args) -> Result<String, String> {
         deleted: 0,
         failure: None,
         closed_ok: false,
+        method: None,
     };
     fetcher.uidl = match session.uidl(None) {
         Ok(id) => Some(id),
@@ -165,8 +167,14 @@ async fn run(args: Args) -> Result<String, String> {
     if !fetcher.closed_ok {
         return Err(format!("{}: the session ended early", args.server));
     }
+    let method = match &fetcher.method {
+        Some(AuthMethod::Apop) => String::from("APOP"),
+        Some(AuthMethod::UserPass) => String::from("USER/PASS"),
+        Some(AuthMethod::Sasl(mechanism)) => format!("AUTH {}", mechanism.as_str()),
+        _ => String::from("no login"),
+    };
     Ok(format!(
-        "{} new message(s) fetched, {} deleted on the server",
+        "{} new message(s) fetched, {} deleted on the server (logged in with {method})",
         fetcher.fetched, fetcher.deleted
     ))
 }
@@ -195,6 +203,8 @@ struct Fetcher {
     failure: Option<String>,
     /// The session ended with `QUIT` answered `+OK` (deletions committed).
     closed_ok: bool,
+    /// How the session logged in.
+    method: Option<AuthMethod>,
 }
 
 impl Fetcher {
@@ -298,6 +308,7 @@ impl Handler<ClientSession> for Fetcher {
                     .collect();
                 self.listing(session, entries);
             }
+            ClientEvent::Ready { authenticated, .. } => self.method = authenticated,
             ClientEvent::MessageStart { id, .. } => self.start(id),
             ClientEvent::MessageData { id, data } => self.data(id, &data),
             ClientEvent::MessageEnd { id } => self.end(session, id),
