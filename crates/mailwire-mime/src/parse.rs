@@ -106,8 +106,8 @@ pub(crate) struct Node {
     pub(crate) header: HeaderBlock,
     pub(crate) end: usize,
     /// Lowercase media type and subtype (defaults applied).
-    pub(crate) mtype: String,
-    pub(crate) msubtype: String,
+    pub(crate) mtype: Cow<'static, str>,
+    pub(crate) msubtype: Cow<'static, str>,
     /// Content-Type parameters, raw (RFC 2231 sections merged); defaults applied.
     pub(crate) params: Vec<(String, String)>,
     pub(crate) kind: Kind,
@@ -208,6 +208,36 @@ impl TransferEncoding {
     }
 }
 
+/// Common media types and subtypes, shared rather than allocated per part.
+const COMMON_TYPES: &[&str] = &[
+    "text",
+    "plain",
+    "html",
+    "multipart",
+    "mixed",
+    "alternative",
+    "related",
+    "digest",
+    "message",
+    "rfc822",
+    "global",
+    "application",
+    "octet-stream",
+    "pdf",
+    "image",
+    "png",
+    "jpeg",
+    "calendar",
+];
+
+/// `s` (already lowercase) as a shared static string when it is a common name.
+fn interned(s: &str) -> Cow<'static, str> {
+    match COMMON_TYPES.iter().find(|&&c| c == s) {
+        Some(&c) => Cow::Borrowed(c),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
 struct Builder<'r> {
     raw: &'r [u8],
     limits: &'r Limits,
@@ -287,14 +317,18 @@ impl Builder<'_> {
             let (t, s) = p.value.split_once('/')?;
             let (t, s) = (t.trim(), s.trim());
             let ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_graphic());
-            (ok(t) && ok(s)).then(|| (t.to_string(), s.to_string(), p.params))
+            (ok(t) && ok(s)).then(|| (interned(t), interned(s), p.params))
         });
         let (mtype, msubtype, params) = match parsed {
             Some(v) => v,
-            None if in_digest => ("message".into(), "rfc822".into(), Vec::new()),
+            None if in_digest => (
+                Cow::Borrowed("message"),
+                Cow::Borrowed("rfc822"),
+                Vec::new(),
+            ),
             None => (
-                "text".into(),
-                "plain".into(),
+                Cow::Borrowed("text"),
+                Cow::Borrowed("plain"),
                 vec![("charset".into(), "us-ascii".into())],
             ),
         };

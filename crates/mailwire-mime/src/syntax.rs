@@ -188,19 +188,51 @@ fn ends_atom(b: u8, extra_specials: &[u8]) -> bool {
 
 fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
     let mut toks = Vec::with_capacity(16);
-    let mut i = 0;
-    while let Some(&b) = s.get(i) {
+    toks.extend(Tokens {
+        s,
+        i: 0,
+        extra_specials,
+    });
+    toks
+}
+
+/// The tokens of a structured value, one at a time (no allocation beyond the
+/// copies of quoted strings and comments with escapes or line breaks).
+struct Tokens<'s, 'e> {
+    s: &'s [u8],
+    i: usize,
+    extra_specials: &'e [u8],
+}
+
+impl<'s> Iterator for Tokens<'s, '_> {
+    type Item = Tok<'s>;
+
+    fn next(&mut self) -> Option<Tok<'s>> {
+        let s = self.s;
+        let extra_specials = self.extra_specials;
+        let mut i = self.i;
+        let (tok, next) = scan_token(s, extra_specials, &mut i)?;
+        self.i = next;
+        Some(tok)
+    }
+}
+
+/// Scans from `*i` (skipping whitespace) to the end of the next token; gives the
+/// token and the position after it.
+fn scan_token<'s>(s: &'s [u8], extra_specials: &[u8], i: &mut usize) -> Option<(Tok<'s>, usize)> {
+    while let Some(&b) = s.get(*i) {
+        let i0 = *i;
         match b {
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b' ' | b'\t' | b'\r' | b'\n' => *i += 1,
             b'(' => {
                 let mut depth = 1usize;
-                let mut j = i + 1;
+                let mut j = i0 + 1;
                 let mut content: Option<Vec<u8>> = None;
                 while let Some(&c) = s.get(j) {
                     match c {
                         b'\\' => {
                             let v = content.get_or_insert_with(|| {
-                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                                s.get(i0 + 1..j).unwrap_or_default().to_vec()
                             });
                             if let Some(&n) = s.get(j + 1) {
                                 v.push(n);
@@ -223,20 +255,20 @@ fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
                     j += 1;
                 }
                 let stop = j.min(s.len());
-                toks.push(Tok::Comment(match content {
+                let tok = Tok::Comment(match content {
                     Some(v) => Cow::Owned(v),
-                    None => Cow::Borrowed(s.get(i + 1..stop).unwrap_or_default()),
-                }));
-                i = (j + 1).max(i + 1);
+                    None => Cow::Borrowed(s.get(i0 + 1..stop).unwrap_or_default()),
+                });
+                return Some((tok, (j + 1).max(i0 + 1)));
             }
             b'"' => {
-                let mut j = i + 1;
+                let mut j = i0 + 1;
                 let mut content: Option<Vec<u8>> = None;
                 while let Some(&c) = s.get(j) {
                     match c {
                         b'\\' => {
                             let v = content.get_or_insert_with(|| {
-                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                                s.get(i0 + 1..j).unwrap_or_default().to_vec()
                             });
                             if let Some(&n) = s.get(j + 1) {
                                 v.push(n);
@@ -247,7 +279,7 @@ fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
                         b'"' => break,
                         b'\r' | b'\n' => {
                             content.get_or_insert_with(|| {
-                                s.get(i + 1..j).unwrap_or_default().to_vec()
+                                s.get(i0 + 1..j).unwrap_or_default().to_vec()
                             });
                         }
                         _ => {
@@ -259,38 +291,38 @@ fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
                     j += 1;
                 }
                 let stop = j.min(s.len());
-                toks.push(Tok::Quoted(match content {
+                let tok = Tok::Quoted(match content {
                     Some(v) => Cow::Owned(v),
-                    None => Cow::Borrowed(s.get(i + 1..stop).unwrap_or_default()),
-                }));
-                i = (j + 1).max(i + 1);
+                    None => Cow::Borrowed(s.get(i0 + 1..stop).unwrap_or_default()),
+                });
+                return Some((tok, (j + 1).max(i0 + 1)));
             }
             b'[' => {
                 let end = s
-                    .get(i..)
+                    .get(i0..)
                     .and_then(|r| memchr::memchr(b']', r))
-                    .map_or(s.len(), |k| i + k + 1);
-                toks.push(Tok::Literal(s.get(i..end).unwrap_or_default()));
-                i = end.max(i + 1);
+                    .map_or(s.len(), |k| i0 + k + 1);
+                return Some((
+                    Tok::Literal(s.get(i0..end).unwrap_or_default()),
+                    end.max(i0 + 1),
+                ));
             }
             _ if SPECIALS.contains(&b) || extra_specials.contains(&b) => {
-                toks.push(Tok::Special(b));
-                i += 1;
+                return Some((Tok::Special(b), i0 + 1));
             }
             _ => {
-                let mut j = i;
+                let mut j = i0;
                 while let Some(&c) = s.get(j) {
                     if ends_atom(c, extra_specials) {
                         break;
                     }
                     j += 1;
                 }
-                toks.push(Tok::Atom(s.get(i..j).unwrap_or_default()));
-                i = j.max(i + 1);
+                return Some((Tok::Atom(s.get(i0..j).unwrap_or_default()), j.max(i0 + 1)));
             }
         }
     }
-    toks
+    None
 }
 
 /// One entry of a raw address list, in the form IMAP's ENVELOPE needs.
@@ -494,11 +526,13 @@ pub(crate) struct RawParams {
 }
 
 pub(crate) fn parse_params(value: &[u8]) -> RawParams {
-    let toks = tokenize(value, b"=/?");
-    let mut it = toks
-        .iter()
-        .filter(|t| !matches!(t, Tok::Comment(_)))
-        .peekable();
+    let mut it = Tokens {
+        s: value,
+        i: 0,
+        extra_specials: b"=/?",
+    }
+    .filter(|t| !matches!(t, Tok::Comment(_)))
+    .peekable();
     let mut main: Vec<u8> = Vec::with_capacity(value.len().min(64));
     while let Some(t) = it.peek() {
         match t {
@@ -523,7 +557,7 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
             continue;
         };
         it.next();
-        if it.peek() != Some(&&Tok::Special(b'=')) {
+        if it.peek() != Some(&Tok::Special(b'=')) {
             continue;
         }
         it.next();
