@@ -29,6 +29,15 @@ impl Command {
     /// assert_eq!(out, b"MAIL FROM:<\"john doe\"@example.com> SIZE=1000\r\n");
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) {
+        // One reservation that fits nearly every command, instead of growing the buffer
+        // several times per line (a longer line still grows it as needed).
+        out.reserve(match self {
+            Command::Auth {
+                initial_response: Some(ir),
+                ..
+            } => 32 + ir.expose().len() / 3 * 4,
+            _ => 128,
+        });
         out.extend_from_slice(self.verb().as_bytes());
         match self {
             Command::Helo(h) | Command::Ehlo(h) | Command::Lhlo(h) => {
@@ -92,7 +101,7 @@ impl Command {
 
     /// The command line, CRLF included, in a new vector.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::new();
         self.encode(&mut out);
         out
     }

@@ -25,6 +25,9 @@ impl Reply {
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) {
         let digits = self.code().digits();
+        // One reservation instead of growing the buffer several times per reply: each
+        // line adds at most 16 octets to its text (code, separator, `5.999.999 `, CRLF).
+        out.reserve(self.text().len() + 16 * self.line_count());
         let mut lines = self.lines().peekable();
         while let Some(line) = lines.next() {
             out.extend_from_slice(&digits);
