@@ -164,27 +164,28 @@ enum Tok<'s> {
 
 const SPECIALS: &[u8] = b"()<>[]:;@\\,\"";
 
-/// Whether `b` ends an atom: whitespace, an opening delimiter or a special.
-fn ends_atom(b: u8, extra_specials: &[u8]) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t'
-            | b'\r'
-            | b'\n'
-            | b'('
-            | b')'
-            | b'<'
-            | b'>'
-            | b'['
-            | b']'
-            | b':'
-            | b';'
-            | b'@'
-            | b'\\'
-            | b','
-            | b'"'
-    ) || extra_specials.contains(&b)
+/// A membership table over all byte values.
+const fn byte_table(chars: &[u8], extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < chars.len() {
+        t[chars[k] as usize] = true;
+        k += 1;
+    }
+    let mut k = 0;
+    while k < extra.len() {
+        t[extra[k] as usize] = true;
+        k += 1;
+    }
+    t
 }
+
+/// The extra specials of `Content-Type` and `Content-Disposition` values.
+const PARAM_SPECIALS: &[u8] = b"=/?";
+const IS_SPECIAL: [bool; 256] = byte_table(SPECIALS, b"");
+const IS_PARAM_SPECIAL: [bool; 256] = byte_table(SPECIALS, PARAM_SPECIALS);
+const ENDS_ATOM: [bool; 256] = byte_table(SPECIALS, b" \t\r\n");
+const ENDS_PARAM_ATOM: [bool; 256] = byte_table(SPECIALS, b" \t\r\n=/?");
 
 fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
     let mut toks = Vec::with_capacity(16);
@@ -220,6 +221,12 @@ impl<'s> Iterator for Tokens<'s, '_> {
 /// Scans from `*i` (skipping whitespace) to the end of the next token; gives the
 /// token and the position after it.
 fn scan_token<'s>(s: &'s [u8], extra_specials: &[u8], i: &mut usize) -> Option<(Tok<'s>, usize)> {
+    let (special, ends_atom) = if extra_specials == PARAM_SPECIALS {
+        (&IS_PARAM_SPECIAL, &ENDS_PARAM_ATOM)
+    } else {
+        debug_assert!(extra_specials.is_empty());
+        (&IS_SPECIAL, &ENDS_ATOM)
+    };
     while let Some(&b) = s.get(*i) {
         let i0 = *i;
         match b {
@@ -307,13 +314,14 @@ fn scan_token<'s>(s: &'s [u8], extra_specials: &[u8], i: &mut usize) -> Option<(
                     end.max(i0 + 1),
                 ));
             }
-            _ if SPECIALS.contains(&b) || extra_specials.contains(&b) => {
+            // Tables of 256 entries indexed by a byte: always in bounds.
+            _ if special[usize::from(b)] => {
                 return Some((Tok::Special(b), i0 + 1));
             }
             _ => {
                 let mut j = i0;
                 while let Some(&c) = s.get(j) {
-                    if ends_atom(c, extra_specials) {
+                    if ends_atom[usize::from(c)] {
                         break;
                     }
                     j += 1;
@@ -529,7 +537,7 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
     let mut it = Tokens {
         s: value,
         i: 0,
-        extra_specials: b"=/?",
+        extra_specials: PARAM_SPECIALS,
     }
     .filter(|t| !matches!(t, Tok::Comment(_)))
     .peekable();
