@@ -148,22 +148,21 @@ impl<'m> Part<'m> {
         }
     }
 
-    fn fields(&self, opts: &BodyStructureOptions) -> BodyFields {
-        let raw = |n: &str| self.header(n).map(|h| h.unfolded());
+    fn fields(&self, opts: &BodyStructureOptions) -> BodyFields<'m> {
+        let raw = |n: &str| self.header(n).map(|h| syntax::unfold_cow(h.raw_value()));
         let md5 = raw("content-md5").or_else(|| {
             opts.compute_md5.then(|| {
                 let digest = Md5::digest(self.decoded_body());
-                base64::engine::general_purpose::STANDARD
-                    .encode(digest)
-                    .into_bytes()
+                Cow::Owned(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(digest)
+                        .into_bytes(),
+                )
             })
         });
-        let encoding = match self.header("content-transfer-encoding") {
-            Some(h) => {
-                let v = h.unfolded();
-                if v.is_empty() { b"7bit".to_vec() } else { v }
-            }
-            None => b"7bit".to_vec(),
+        let encoding = match raw("content-transfer-encoding") {
+            Some(v) if !v.is_empty() => v,
+            _ => Cow::Borrowed(&b"7bit"[..]),
         };
         BodyFields {
             id: raw("content-id"),
@@ -174,7 +173,7 @@ impl<'m> Part<'m> {
         }
     }
 
-    fn extension(&self) -> BodyExtension {
+    fn extension(&self) -> BodyExtension<'m> {
         let disposition = self.header("content-disposition").map(|h| {
             let p = syntax::parse_params(h.raw_value());
             Disposition {
@@ -184,18 +183,25 @@ impl<'m> Part<'m> {
         });
         let language = self
             .header("content-language")
-            .map(|h| {
-                h.unfolded()
+            .map(|h| match syntax::unfold_cow(h.raw_value()) {
+                Cow::Borrowed(v) => v
                     .split(|&b| b == b',')
-                    .map(syntax::unfold)
+                    .map(syntax::unfold_cow)
                     .filter(|t| !t.is_empty())
-                    .collect()
+                    .collect(),
+                Cow::Owned(v) => v
+                    .split(|&b| b == b',')
+                    .map(|t| Cow::<[u8]>::Owned(syntax::unfold(t)))
+                    .filter(|t| !t.is_empty())
+                    .collect(),
             })
             .unwrap_or_default();
         BodyExtension {
             disposition,
             language,
-            location: self.header("content-location").map(|h| h.unfolded()),
+            location: self
+                .header("content-location")
+                .map(|h| syntax::unfold_cow(h.raw_value())),
         }
     }
 
@@ -261,28 +267,28 @@ pub struct Disposition {
 
 /// The BODYSTRUCTURE extension data shared by every kind of part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BodyExtension {
+pub struct BodyExtension<'m> {
     /// Content-Disposition.
     pub disposition: Option<Disposition>,
     /// Content-Language tags (empty: NIL).
-    pub language: Vec<Vec<u8>>,
+    pub language: Vec<Cow<'m, [u8]>>,
     /// Content-Location, raw.
-    pub location: Option<Vec<u8>>,
+    pub location: Option<Cow<'m, [u8]>>,
 }
 
 /// The fields of a non-multipart body (RFC 3501 `body-fields` and `body-fld-md5`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyFields {
+pub struct BodyFields<'m> {
     /// Content-ID, raw.
-    pub id: Option<Vec<u8>>,
+    pub id: Option<Cow<'m, [u8]>>,
     /// Content-Description, raw.
-    pub description: Option<Vec<u8>>,
+    pub description: Option<Cow<'m, [u8]>>,
     /// Content-Transfer-Encoding as written (`7bit` when absent).
-    pub encoding: Vec<u8>,
+    pub encoding: Cow<'m, [u8]>,
     /// Size of the encoded body in octets, line breaks counted as CRLF.
     pub size: usize,
     /// Content-MD5 (or computed, see [`BodyStructureOptions::compute_md5`]).
-    pub md5: Option<Vec<u8>>,
+    pub md5: Option<Cow<'m, [u8]>>,
 }
 
 /// What kind of body a [`BodyStructure`] describes.
@@ -294,14 +300,14 @@ pub enum BodyKind<'m> {
     /// A `text/*` body.
     Text {
         /// Body fields.
-        fields: BodyFields,
+        fields: BodyFields<'m>,
         /// Line count.
         lines: usize,
     },
     /// A `message/rfc822` (or `message/global`) body.
     Message {
         /// Body fields.
-        fields: BodyFields,
+        fields: BodyFields<'m>,
         /// Envelope of the attached message.
         envelope: Envelope<'m>,
         /// Structure of the attached message.
@@ -310,7 +316,7 @@ pub enum BodyKind<'m> {
         lines: usize,
     },
     /// Any other body.
-    Basic(BodyFields),
+    Basic(BodyFields<'m>),
 }
 
 /// The BODYSTRUCTURE of a part: everything `BODY` and `BODYSTRUCTURE` show.
@@ -334,7 +340,7 @@ pub struct BodyStructure<'m> {
     /// The kind-specific data.
     pub kind: BodyKind<'m>,
     /// Extension data.
-    pub extension: BodyExtension,
+    pub extension: BodyExtension<'m>,
 }
 
 impl BodyStructure<'_> {
@@ -348,7 +354,7 @@ impl BodyStructure<'_> {
                 fields: BodyFields {
                     id: None,
                     description: None,
-                    encoding: b"7bit".to_vec(),
+                    encoding: Cow::Borrowed(&b"7bit"[..]),
                     size: 0,
                     md5: None,
                 },

@@ -125,7 +125,7 @@ fn bodystructure_nested() {
         panic!()
     };
     assert_eq!((fields.size, *lines), (10, 0)); // "plain body", its CRLF is the boundary's
-    assert_eq!(fields.encoding, b"7bit");
+    assert_eq!(fields.encoding.as_ref(), b"7bit");
     let rel = parts(&alt[1]);
     assert_eq!(
         alt[1].params[1],
@@ -135,7 +135,7 @@ fn bodystructure_nested() {
         panic!()
     };
     assert_eq!(img.id.as_deref(), Some(&b"<img1@x>"[..]));
-    assert_eq!(img.encoding, b"base64");
+    assert_eq!(img.encoding.as_ref(), b"base64");
     assert_eq!(img.size, 12);
     assert_eq!(
         rel[1].extension.disposition.as_ref().unwrap().kind,
@@ -150,7 +150,7 @@ fn bodystructure_nested() {
         ext.disposition.as_ref().unwrap().params,
         vec![("filename".to_string(), "data.bin".to_string())]
     );
-    assert_eq!(ext.language, vec![b"en".to_vec(), b"de".to_vec()]);
+    assert_eq!(ext.language, vec![&b"en"[..], &b"de"[..]]);
     assert_eq!(
         ext.location.as_deref(),
         Some(&b"http://example.org/data.bin"[..])
@@ -325,4 +325,21 @@ fn limits_truncate_without_error() {
     );
     let lim = mailwire_mime::Limits::default().max_size(10);
     assert!(Message::parse_with(&raw[..], &lim).is_err());
+}
+
+#[test]
+fn folded_fields_are_unfolded_in_bodystructure() {
+    let raw = b"From: a@b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding:\r\n  8bit \r\n\
+Content-Language: en,\r\n de ,\r\n\tfr\r\nContent-ID: <x@y>\r\n\r\nbody\r\n";
+    let m = Message::parse(&raw[..]).unwrap();
+    let bs = m.body_structure(&BodyStructureOptions::default());
+    let BodyKind::Text { fields, .. } = &bs.kind else {
+        panic!("{bs:?}");
+    };
+    assert_eq!(fields.encoding.as_ref(), b"8bit");
+    assert_eq!(fields.id.as_deref(), Some(&b"<x@y>"[..]));
+    assert_eq!(
+        bs.extension.language,
+        vec![&b"en"[..], &b"de"[..], &b"fr"[..]]
+    );
 }
