@@ -414,29 +414,32 @@ impl Section {
         if rest.is_empty() {
             return (part.is_empty()).then_some(Section::default());
         }
-        let upper = rest.to_ascii_uppercase();
+        // Keywords are matched case-insensitively in place; field names keep their case.
+        let has_prefix = |prefix: &str| {
+            rest.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        };
         let names = |prefix: &str| -> Option<Vec<String>> {
-            let list = upper.strip_prefix(prefix)?.trim();
+            let list = rest.get(prefix.len()..)?.trim();
             let list = list.strip_prefix('(')?.strip_suffix(')')?;
-            let start = rest.len() - rest.trim_start_matches(|c: char| c != '(').len() + 1;
-            let orig = rest.get(start..start + list.len())?;
-            let v: Vec<String> = orig
+            let v: Vec<String> = list
                 .split_whitespace()
                 .map(|n| n.trim_matches('"').to_string())
                 .collect();
             (!v.is_empty()).then_some(v)
         };
-        let text = match upper.as_str() {
-            "HEADER" => SectionText::Header,
-            "TEXT" => SectionText::Text,
-            "MIME" if !part.is_empty() => SectionText::Mime,
-            u if u.starts_with("HEADER.FIELDS.NOT") => {
-                SectionText::HeaderFieldsNot(names("HEADER.FIELDS.NOT")?)
-            }
-            u if u.starts_with("HEADER.FIELDS") => {
-                SectionText::HeaderFields(names("HEADER.FIELDS")?)
-            }
-            _ => return None,
+        let text = if rest.eq_ignore_ascii_case("HEADER") {
+            SectionText::Header
+        } else if rest.eq_ignore_ascii_case("TEXT") {
+            SectionText::Text
+        } else if rest.eq_ignore_ascii_case("MIME") && !part.is_empty() {
+            SectionText::Mime
+        } else if has_prefix("HEADER.FIELDS.NOT") {
+            SectionText::HeaderFieldsNot(names("HEADER.FIELDS.NOT")?)
+        } else if has_prefix("HEADER.FIELDS") {
+            SectionText::HeaderFields(names("HEADER.FIELDS")?)
+        } else {
+            return None;
         };
         Some(Section {
             part,
@@ -600,7 +603,7 @@ fn header_chunks(p: Part<'_>) -> Vec<Chunk> {
 }
 
 fn fields_chunks(p: Part<'_>, names: &[String], not: bool) -> Vec<Chunk> {
-    let mut v = Vec::new();
+    let mut v = Vec::with_capacity(if not { 8 } else { names.len() + 1 });
     for h in p.headers() {
         let hit = names.iter().any(|n| n.eq_ignore_ascii_case(h.name()));
         if hit != not {

@@ -343,3 +343,36 @@ Content-Language: en,\r\n de ,\r\n\tfr\r\nContent-ID: <x@y>\r\n\r\nbody\r\n";
         vec![&b"en"[..], &b"de"[..], &b"fr"[..]]
     );
 }
+
+#[test]
+fn section_specifiers_parse_case_insensitively() {
+    use mailwire_mime::SectionText;
+    let s = Section::parse("header.fields.not (a \"B\")").unwrap();
+    assert!(s.part.is_empty());
+    assert_eq!(
+        s.text,
+        Some(SectionText::HeaderFieldsNot(vec!["a".into(), "B".into()]))
+    );
+    let s = Section::parse("1.2.Header.Fields (Subject)").unwrap();
+    assert_eq!(s.part, vec![1, 2]);
+    assert_eq!(
+        s.text,
+        Some(SectionText::HeaderFields(vec!["Subject".into()]))
+    );
+    assert_eq!(
+        Section::parse("1.mime").unwrap().text,
+        Some(SectionText::Mime)
+    );
+    assert_eq!(
+        Section::parse("text").unwrap().text,
+        Some(SectionText::Text)
+    );
+    assert_eq!(
+        Section::parse("Header").unwrap().text,
+        Some(SectionText::Header)
+    );
+    assert_eq!(Section::parse("MIME"), None);
+    assert_eq!(Section::parse("HEADER.FIELDS ()"), None);
+    assert_eq!(Section::parse("HEADER.FIELDSé (x)"), None);
+    assert_eq!(Section::parse("HEADERS"), None);
+}
