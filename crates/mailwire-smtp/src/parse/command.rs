@@ -290,6 +290,7 @@ fn utf8(b: &[u8]) -> Result<&str, CommandErrorKind> {
 // ---------------------------------------------------------------------------------------
 // The line.
 
+#[inline(always)]
 fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
     // Trailing spaces are tolerated.
     let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
@@ -448,6 +449,7 @@ fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> C
     }
 }
 
+#[inline(always)]
 fn parse_mail(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
     let rest = after_keyword(rest, b"FROM:").ok_or(CommandErrorKind::InvalidArguments(
         "expected MAIL FROM:<reverse-path>",
@@ -466,6 +468,7 @@ fn parse_mail(rest: &str, opts: &CommandParseOptions) -> Result<Command, Command
     Ok(Command::Mail { from, params })
 }
 
+#[inline(always)]
 fn parse_rcpt(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
     let rest = after_keyword(rest, b"TO:").ok_or(CommandErrorKind::InvalidArguments(
         "expected RCPT TO:<forward-path>",
@@ -802,6 +805,7 @@ enum PathError {
 }
 
 /// `"<" [ A-d-l ":" ] Mailbox ">"` at the start of `s`, returning the offset after the `>`.
+#[inline(always)]
 fn path(s: &str, opts: &CommandParseOptions) -> Result<(Mailbox, usize), PathError> {
     let b = s.as_bytes();
     if b.first() != Some(&b'<') {
@@ -850,6 +854,7 @@ fn source_route(b: &[u8], i: usize) -> Result<usize, &'static str> {
 
 /// `Local-part "@" ( Domain / address-literal )` at offset `i` of `s`: the mailbox, the
 /// offset after it, and whether it is all ASCII.
+#[inline(always)]
 fn mailbox_at(s: &str, i: usize) -> Result<(Mailbox, usize, bool), &'static str> {
     let b = s.as_bytes();
     let (local, at, local_ascii) = if b.get(i) == Some(&b'"') {
@@ -945,6 +950,7 @@ fn quoted_string(s: &str, i: usize) -> Option<(LocalPart, usize, bool)> {
 
 /// `Domain / address-literal` at offset `i`: the host, the offset after it, and whether it
 /// is all ASCII.
+#[inline(always)]
 fn host_at(s: &str, i: usize) -> Result<(Host, usize, bool), &'static str> {
     let b = s.as_bytes();
     if b.get(i) == Some(&b'[') {

@@ -231,10 +231,11 @@ impl fmt::Display for Domain {
 
 /// A general address literal (RFC 5321 `General-address-literal`): `[tag:content]` with a
 /// registered tag other than `IPv6` (which is [`AddressLiteral::Ipv6`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct GeneralLiteral {
-    tag: SmolStr,
-    content: SmolStr,
+    /// Boxed: general literals are rare, and keeping them out of line keeps [`Host`] (and
+    /// so every mailbox and command) small.
+    parts: Box<(SmolStr, SmolStr)>,
 }
 
 impl GeneralLiteral {
@@ -243,8 +244,7 @@ impl GeneralLiteral {
     pub fn new(tag: &str, content: &str) -> Result<GeneralLiteral, CommandValueError> {
         Self::validate(tag, content)?;
         Ok(GeneralLiteral {
-            tag: SmolStr::new(tag),
-            content: SmolStr::new(content),
+            parts: Box::new((SmolStr::new(tag), SmolStr::new(content))),
         })
     }
 
@@ -269,12 +269,21 @@ impl GeneralLiteral {
 
     /// The standardized tag.
     pub fn tag(&self) -> &str {
-        &self.tag
+        &self.parts.0
     }
 
     /// The address after the colon.
     pub fn content(&self) -> &str {
-        &self.content
+        &self.parts.1
+    }
+}
+
+impl fmt::Debug for GeneralLiteral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneralLiteral")
+            .field("tag", &self.tag())
+            .field("content", &self.content())
+            .finish()
     }
 }
 
