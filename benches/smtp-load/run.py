@@ -79,19 +79,7 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
-def socket_fds(pid):
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
-                n += 1
-        except OSError:
-            pass
-    return n
-
-
-def server_holds(pid, server_port, client_port):
-    """Whether process `pid` still has an open socket for this loopback connection."""
+def server_inodes(pid):
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -100,6 +88,26 @@ def server_holds(pid, server_port, client_port):
             continue
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
+    return inodes
+
+
+def connections(server):
+    """How many TCP connections on its SMTP port the server process holds open."""
+    inodes = server_inodes(server.pid)
+    local = f":{server.port:04X}"
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for row in f:
+            cols = row.split()
+            if cols[1].endswith(local) and cols[3] != "0A" and cols[9] in inodes:
+                n += 1
+    return n
+
+
+def server_holds(pid, server_port, client_port):
+    """Whether process `pid` still has an open socket for this loopback connection."""
+    inodes = server_inodes(pid)
     want_local, want_remote = f":{server_port:04X}", f":{client_port:04X}"
     with open("/proc/net/tcp") as f:
         next(f)
@@ -138,6 +146,22 @@ def count_files(path):
 # The servers.
 
 
+_HELP = {}
+
+
+def listener_flags(binary):
+    """Other plain listeners the example has (--pop3, --imap), each on a free port so
+    that the default ports (1110, 1143) never clash with anything else on the machine."""
+    if binary not in _HELP:
+        _HELP[binary] = subprocess.run([binary, "--help"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True).stdout
+    flags = []
+    for name in ("--pop3", "--imap"):
+        if re.search(rf"^\s*{name} <", _HELP[binary], re.M):
+            flags += [name, f"127.0.0.1:{free_port()}"]
+    return flags
+
+
 class OurServer:
     """The example mail-server, in the foreground, logging to a file."""
 
@@ -152,7 +176,7 @@ class OurServer:
             "--smtp", f"127.0.0.1:{self.port}",
             "--domain", "example.test",
             "--user", "u:secret-pw",
-        ] + list(extra)
+        ] + listener_flags(binary) + list(extra)
         self.proc = None
 
     def start(self):
@@ -494,7 +518,7 @@ def idle_phase(opts, binary, workdir):
         for _ in range(20):
             transaction(server.port)
         time.sleep(1)
-        base_fds = socket_fds(server.pid)
+        base_fds = connections(server)
         before = proc_status(server.pid, "VmRSS")
         socks = []
         t0 = time.monotonic()
@@ -511,7 +535,7 @@ def idle_phase(opts, binary, workdir):
         open_time = time.monotonic() - t0
         time.sleep(1)
         after = proc_status(server.pid, "VmRSS")
-        fds_open = socket_fds(server.pid)
+        fds_open = connections(server)
         # A new session while they are open.
         try:
             latency = transaction(server.port)
@@ -533,11 +557,11 @@ def idle_phase(opts, binary, workdir):
         for s in socks:
             s.close()
         t1 = time.monotonic()
-        while socket_fds(server.pid) > base_fds and time.monotonic() - t1 < 30:
+        while connections(server) > base_fds and time.monotonic() - t1 < 30:
             time.sleep(0.1)
         drain = time.monotonic() - t1
         time.sleep(1)
-        closed_fds = socket_fds(server.pid)
+        closed_fds = connections(server)
         rss_closed = proc_status(server.pid, "VmRSS")
         try:
             transaction(server.port)
@@ -709,6 +733,7 @@ class NeverReader(threading.Thread):
         sent = 0
         t0 = time.monotonic()
         last_progress = 0.0
+        held = False
         cut_at = None
         how = None
         while time.monotonic() - t0 < self.limit:
@@ -724,7 +749,9 @@ class NeverReader(threading.Thread):
                 except OSError as e:
                     cut_at, how = time.monotonic() - t0, f"client saw {type(e).__name__}: {e}"
                     break
-            if not server_holds(self.server.pid, self.server.port, self.local_port):
+            holds = server_holds(self.server.pid, self.server.port, self.local_port)
+            held = held or holds
+            if held and not holds:  # accepted, then dropped
                 cut_at = time.monotonic() - t0
                 how = "server dropped the socket; server log: " + " / ".join(self.server_end())
                 break
@@ -799,7 +826,7 @@ def hostile_phase(opts, binary, workdir):
     try:
         transaction(server.port)
         time.sleep(0.5)
-        base_fds = socket_fds(server.pid)
+        base_fds = connections(server)
         hwm0 = proc_status(server.pid, "VmHWM")
         normal = NormalClient(server.port)
         normal.start()
@@ -825,7 +852,7 @@ def hostile_phase(opts, binary, workdir):
         normal.stop_flag.set()
         normal.join(15)
         t1 = time.monotonic()
-        while socket_fds(server.pid) > base_fds and time.monotonic() - t1 < 15:
+        while connections(server) > base_fds and time.monotonic() - t1 < 15:
             time.sleep(0.2)
         try:
             transaction(server.port)
@@ -835,7 +862,9 @@ def hostile_phase(opts, binary, workdir):
         out["normal"] = dict(ok=normal.ok, failures=normal.failures,
                              max_latency=max(normal.latencies) if normal.latencies else None,
                              median_latency=statistics.median(normal.latencies) if normal.latencies else None)
-        out["after"] = dict(final_ok=final_ok, base_fds=base_fds, fds=socket_fds(server.pid),
+        leftover = subprocess.run(["ss", "-tanp"], stdout=subprocess.PIPE, text=True).stdout
+        leftover = [l for l in leftover.splitlines() if f"pid={server.pid}," in l]
+        out["after"] = dict(final_ok=final_ok, base_fds=base_fds, fds=connections(server), sockets=leftover,
                             hwm_before=hwm0, hwm=proc_status(server.pid, "VmHWM"))
     finally:
         server.stop()
@@ -914,7 +943,7 @@ def run(opts, phases, binary, workdir, env_log):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     log(f"{date}; {machine()}; RUST_LOG={env_log}; temp dir {workdir}")
     summary = [f"- Date: {date}", f"- Machine: {machine()}",
-               f"- Command: `benches/smtp-load/run.py {' '.join(sys.argv[1:])}` (RUST_LOG={env_log})"]
+               f"- Command: `{' '.join(['benches/smtp-load/run.py'] + sys.argv[1:])}` (RUST_LOG={env_log})"]
     failed = []
     load0 = f"{os.getloadavg()[0]:.1f}"
 
@@ -960,11 +989,11 @@ def run(opts, phases, binary, workdir, env_log):
         summary.append(f"- Idle sessions: {r['sessions']} opened with EHLO in {r['open_time']:.2f} s, "
                        f"all {r['still_open']} still open when counted; RSS {r['rss_before'] / 1024:.1f} → "
                        f"{r['rss_after'] / 1024:.1f} MiB = **{r['per_session']:.1f} KiB per idle session** "
-                       f"(goal < 64 KiB: {'met' if r['per_session'] < 64 else 'MISSED'}); server sockets "
+                       f"(goal < 64 KiB: {'met' if r['per_session'] < 64 else 'MISSED'}); server connections "
                        f"{r['base_fds']} → {r['fds_open']}.")
         summary.append(f"- New session while they were open: {yes(r['new_ok'])}"
                        + (f" (220, EHLO, MAIL, RCPT, DATA, 250 in {r['new_latency'] * 1000:.0f} ms)" if r['new_latency'] else ""))
-        summary.append(f"- After closing them all: sockets back to {r['closed_fds']} (baseline {r['base_fds']}) "
+        summary.append(f"- After closing them all: connections back to {r['closed_fds']} (baseline {r['base_fds']}) "
                        f"in {r['drain']:.2f} s; RSS {r['rss_closed'] / 1024:.1f} MiB; a new transaction: {yes(r['after_ok'])}; "
                        f"VmHWM {r['hwm'] / 1024:.1f} MiB")
 
@@ -1002,8 +1031,10 @@ def run(opts, phases, binary, workdir, env_log):
         summary.append(f"| server RSS after the never-readers | — | {h['rss_after_never_readers'] / 1024:.1f} MiB |")
         a = h["after"]
         summary.append(f"| after all of them | {yes(a['final_ok'] is True and a['fds'] <= a['base_fds'])} | new transaction "
-                       f"{'ok' if a['final_ok'] is True else a['final_ok']}; server sockets {a['fds']} (baseline {a['base_fds']}); "
-                       f"VmHWM {a['hwm_before'] / 1024:.1f} → {a['hwm'] / 1024:.1f} MiB |")
+                       f"{'ok' if a['final_ok'] is True else a['final_ok']}; server connections {a['fds']} (baseline {a['base_fds']}); "
+                       f"VmHWM {a['hwm_before'] / 1024:.1f} → {a['hwm'] / 1024:.1f} MiB"
+                       + (f"; still open: {' / '.join(' '.join(l.split()[:5]) for l in a['sockets'])}" if a['fds'] > a['base_fds'] else "")
+                       + " |")
         for key in ("drip_command", "drip_data", "never_reads_flood", "never_reads_5000", "long_line"):
             if not h[key]["ok"]:
                 failed.append(key)
