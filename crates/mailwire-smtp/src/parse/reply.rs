@@ -26,7 +26,7 @@
 
 use memchr::memchr2;
 
-use crate::types::{EnhancedCode, Reply, ReplyCode};
+use crate::types::{EnhancedCode, Reply, ReplyCode, Text};
 
 /// Limits on what [`parse_reply`] accepts, so that a peer cannot make a client buffer
 /// without bound.
@@ -156,7 +156,12 @@ pub fn parse_reply(
         None => (None, body),
     };
     if sep == Separator::Last {
-        let text = into_text(first.to_vec());
+        // One line: straight from the input into the reply's text, without an
+        // intermediate vector (and without an allocation for up to 23 octets).
+        let text = match std::str::from_utf8(first) {
+            Ok(text) => Text::copied(text),
+            Err(_) => Text::from_string(String::from_utf8_lossy(first).into_owned()),
+        };
         return Ok(Some((Reply::from_parsed(code, enhanced, text), pos)));
     }
     // A multi-line reply: room for a typical EHLO reply at once, instead of growing line
@@ -195,7 +200,7 @@ pub fn parse_reply(
         pos += used;
         if sep == Separator::Last {
             return Ok(Some((
-                Reply::from_parsed(code, enhanced, into_text(text)),
+                Reply::from_parsed(code, enhanced, Text::from_string(into_text(text))),
                 pos,
             )));
         }

@@ -721,7 +721,7 @@ impl EhloReply {
         }
         // The domain cannot look like an enhanced code (checked by `EhloDomain`), and no
         // part holds CR or LF (checked by each part's type), so the canonical form holds.
-        Reply::from_parsed(ReplyCode::OK, None, text)
+        Reply::from_parsed(ReplyCode::OK, None, super::Text::from_string(text))
     }
 
     /// Appends the reply's encoding to `out`.

@@ -6,6 +6,8 @@ mod well_known;
 
 use std::fmt;
 
+use smol_str::SmolStr;
+
 pub use ehlo::{Capabilities, Capability, EhloDomain, EhloError, EhloReply, OtherCapability};
 
 /// An error building a reply value from the caller's parts (not from the network: the
@@ -464,9 +466,71 @@ impl fmt::Display for ReplyText {
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedCode>,
-    /// The lines, joined by `\n` (a line cannot hold one, so this is unambiguous). One
-    /// allocation per reply, however many lines.
-    text: String,
+    /// The lines, joined by `\n` (a line cannot hold one, so this is unambiguous). At
+    /// most one allocation per reply, however many lines, and none for a text of up to
+    /// 23 octets (most replies: `Ok`, `Recipient OK`) or a constant one (the well-known
+    /// replies).
+    text: Text,
+}
+
+/// The text of a [`Reply`]: inline or static when short or constant, otherwise the
+/// `String` it was built in (moved, not copied into a shared buffer: long replies are
+/// read once and dropped, so sharing would only add an allocation and atomic counts).
+#[derive(Clone)]
+pub(crate) enum Text {
+    /// Up to 23 octets, or a `&'static str`.
+    Small(SmolStr),
+    /// Anything longer.
+    Owned(String),
+}
+
+impl Text {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Text::Small(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+
+    pub(crate) fn copied(s: &str) -> Text {
+        if s.len() <= 23 {
+            Text::Small(crate::types::small(s))
+        } else {
+            Text::Owned(s.to_owned())
+        }
+    }
+
+    pub(crate) fn from_string(s: String) -> Text {
+        if s.len() <= 23 {
+            Text::Small(crate::types::small(&s))
+        } else {
+            Text::Owned(s)
+        }
+    }
+
+    pub(crate) const fn from_static(s: &'static str) -> Text {
+        Text::Small(SmolStr::new_static(s))
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 impl Reply {
@@ -524,22 +588,25 @@ impl Reply {
         let first = lines.next().ok_or(InvalidReply::NoLines)?;
         let first = first.as_ref();
         ReplyText::check(first)?;
-        let mut reply = Reply {
-            code,
-            enhanced,
-            text: String::new(),
+        // Without a given enhanced code, one leading the first line is lifted out (as a
+        // client reads it), and then also removed from later lines that begin with it.
+        let (enhanced, first, lifted) = match enhanced {
+            Some(_) => (enhanced, first, None),
+            None => match EnhancedCode::split_prefix(code.class(), first) {
+                Some((e, rest)) => (Some(e), rest, Some(e)),
+                None => (None, first, None),
+            },
         };
-        let lifted = match enhanced {
-            Some(_) => {
-                reply.text.push_str(first);
-                None
-            }
-            None => {
-                reply.push_first_line(first);
-                reply.enhanced
-            }
+        let Some(next) = lines.next() else {
+            // One line: no intermediate string.
+            return Ok(Reply {
+                code,
+                enhanced,
+                text: Text::copied(first),
+            });
         };
-        for line in lines {
+        let mut text = String::from(first);
+        for line in std::iter::once(next).chain(lines) {
             let line = line.as_ref();
             let line = match lifted {
                 Some(e) => match EnhancedCode::split_prefix(e.class(), line) {
@@ -548,17 +615,26 @@ impl Reply {
                 },
                 None => line,
             };
-            reply.push_line(line)?;
+            ReplyText::check(line)?;
+            text.push('\n');
+            text.push_str(line);
         }
-        Ok(reply)
+        Ok(Reply {
+            code,
+            enhanced,
+            text: Text::from_string(text),
+        })
     }
 
     /// Appends a line of text, taken as is (without the enhanced code, which the encoder
     /// writes in front of every line).
     pub fn push_line(&mut self, text: &str) -> Result<(), InvalidReply> {
         ReplyText::check(text)?;
-        self.text.push('\n');
-        self.text.push_str(text);
+        let mut joined = String::with_capacity(self.text().len() + 1 + text.len());
+        joined.push_str(self.text());
+        joined.push('\n');
+        joined.push_str(text);
+        self.text = Text::from_string(joined);
         Ok(())
     }
 
@@ -575,32 +651,28 @@ impl Reply {
         if self.enhanced.is_none() {
             return self;
         }
-        let (first, rest) = match self.text.split_once('\n') {
+        let (first, rest) = match self.text().split_once('\n') {
             Some((first, rest)) => (first, Some(rest)),
-            None => (self.text.as_str(), None),
+            None => (self.text(), None),
         };
-        let mut reply = Reply {
-            code: self.code,
-            enhanced: None,
-            text: String::with_capacity(self.text.len()),
+        let (enhanced, first) = match EnhancedCode::split_prefix(self.code.class(), first) {
+            Some((e, rest)) => (Some(e), rest),
+            None => (None, first),
         };
-        reply.push_first_line(first);
-        if let Some(rest) = rest {
-            reply.text.push('\n');
-            reply.text.push_str(rest);
-        }
-        reply
-    }
-
-    /// Pushes the first line (checked for CR/LF by the caller) of a reply that has no
-    /// enhanced code yet, lifting one out of it if present.
-    pub(crate) fn push_first_line(&mut self, first: &str) {
-        match EnhancedCode::split_prefix(self.code.class(), first) {
-            Some((e, rest)) => {
-                self.enhanced = Some(e);
-                self.text.push_str(rest);
+        let text = match rest {
+            None => Text::copied(first),
+            Some(rest) => {
+                let mut text = String::with_capacity(self.text().len());
+                text.push_str(first);
+                text.push('\n');
+                text.push_str(rest);
+                Text::from_string(text)
             }
-            None => self.text.push_str(first),
+        };
+        Reply {
+            code: self.code,
+            enhanced,
+            text,
         }
     }
 
@@ -609,7 +681,7 @@ impl Reply {
     pub(crate) fn from_parsed(
         code: ReplyCode,
         enhanced: Option<EnhancedCode>,
-        text: String,
+        text: Text,
     ) -> Reply {
         Reply {
             code,
@@ -631,13 +703,13 @@ impl Reply {
     /// The lines of text (at least one), without the codes.
     pub fn lines(&self) -> ReplyLines<'_> {
         ReplyLines {
-            rest: Some(&self.text),
+            rest: Some(self.text.as_str()),
         }
     }
 
     /// The number of lines (at least one).
     pub fn line_count(&self) -> usize {
-        memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1
+        memchr::memchr_iter(b'\n', self.text().as_bytes()).count() + 1
     }
 
     /// The first line of text.
@@ -647,7 +719,7 @@ impl Reply {
 
     /// All the text, lines joined by `\n`, without the codes.
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// 2yz: positive completion.
@@ -672,7 +744,7 @@ impl Reply {
 
     /// The reply's encoding (see [`Reply::encode`]).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.text.len() + 16 * self.line_count());
+        let mut out = Vec::with_capacity(self.text().len() + 16 * self.line_count());
         self.encode(&mut out);
         out
     }

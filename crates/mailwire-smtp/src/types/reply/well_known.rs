@@ -5,16 +5,16 @@
 
 use base64::Engine as _;
 
-use super::{EhloDomain, EnhancedCode, Reply, ReplyCode};
+use super::{EhloDomain, EnhancedCode, Reply, ReplyCode, Text};
 
 /// A reply from constant parts. Callers pass a valid code, an enhanced code of the same
 /// class, and a text without CR or LF (the `well_known_replies_are_canonical` test checks
 /// every one).
-fn known(code: u16, (class, subject, detail): (u8, u16, u16), text: &str) -> Reply {
+fn known(code: u16, (class, subject, detail): (u8, u16, u16), text: &'static str) -> Reply {
     Reply::from_parsed(
         ReplyCode(code),
         Some(EnhancedCode::known(class, subject, detail)),
-        text.to_owned(),
+        Text::from_static(text),
     )
 }
 
@@ -25,7 +25,7 @@ impl Reply {
         Reply::from_parsed(
             ReplyCode::SERVICE_READY,
             None,
-            format!("{domain} ESMTP ready"),
+            Text::from_string(format!("{domain} ESMTP ready")),
         )
     }
 
@@ -85,7 +85,7 @@ impl Reply {
         Reply::from_parsed(
             ReplyCode::AUTH_CHALLENGE,
             None,
-            base64::engine::general_purpose::STANDARD.encode(challenge),
+            Text::from_string(base64::engine::general_purpose::STANDARD.encode(challenge)),
         )
     }
 
@@ -94,7 +94,7 @@ impl Reply {
         Reply::from_parsed(
             ReplyCode::START_MAIL_INPUT,
             None,
-            "End data with <CR><LF>.<CR><LF>".to_owned(),
+            Text::from_static("End data with <CR><LF>.<CR><LF>"),
         )
     }
 
