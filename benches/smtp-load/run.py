@@ -423,6 +423,7 @@ def load_phase(opts, binary, workdir):
     results = {}
     notes = []
     peak_rss = {"ours-durable": 0, "ours-discard": 0}
+    peak_threads = {"ours-durable": 0, "ours-discard": 0}
     ours_cpu = {}
     commands = set()
     for rnd in range(opts.rounds):
@@ -437,6 +438,10 @@ def load_phase(opts, binary, workdir):
                 server = Postfix(os.path.join(workdir, f"pf-r{rnd}"))
                 os.makedirs(server.dir)
                 server.start()
+            sampler = None
+            if target.startswith("ours"):
+                sampler = RssSampler(server.pid, every=0.1)
+                sampler.start()
             try:
                 expected = 0
                 for wname, sessions, reuse in WORKLOADS:
@@ -468,13 +473,16 @@ def load_phase(opts, binary, workdir):
                             notes.append(f"round {rnd + 1} postfix {wname}: {got} delivered after {opts.drain_timeout} s, {expected} expected (queue: {server.queued()})")
                     log(line)
                 if target.startswith("ours"):
+                    sampler.stop()
                     hwm = proc_status(server.pid, "VmHWM")
                     peak_rss[target] = max(peak_rss[target], hwm)
-                    log(f"  round {rnd + 1} {target:13} peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
+                    peak_threads[target] = max(peak_threads[target], sampler.threads)
+                    log(f"  round {rnd + 1} {target:13} peak RSS (VmHWM) {hwm / 1024:.1f} MiB, "
+                        f"most threads {sampler.threads}")
             finally:
                 server.stop()
                 CLEANUPS.remove(server.stop)
-    return results, peak_rss, ours_cpu, notes, sorted(commands)
+    return results, (peak_rss, peak_threads), ours_cpu, notes, sorted(commands)
 
 
 # ------------------------------------------------------------------------------------
@@ -607,19 +615,31 @@ class NormalClient(threading.Thread):
 
 
 class RssSampler(threading.Thread):
-    def __init__(self, pid):
+    """The largest VmRSS and thread count of a process, sampled every `every` seconds."""
+
+    def __init__(self, pid, every=0.02):
         super().__init__(daemon=True)
         self.pid = pid
+        self.every = every
         self.stop_flag = threading.Event()
         self.peak = 0
+        self.threads = 0
 
     def run(self):
         while not self.stop_flag.is_set():
             try:
                 self.peak = max(self.peak, proc_status(self.pid, "VmRSS"))
-            except (OSError, RuntimeError):
+                with open(f"/proc/{self.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("Threads:"):
+                            self.threads = max(self.threads, int(line.split()[1]))
+            except (OSError, RuntimeError, ValueError):
                 return
-            time.sleep(0.02)
+            time.sleep(self.every)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join()
 
 
 def drip_command(port, limit, timeout_s):
@@ -806,8 +826,7 @@ def long_line(port, pid, megabytes):
         send_time = time.monotonic() - t0
         sent_error = f"{type(e).__name__}: {e}"
     rt.join(30)
-    sampler.stop_flag.set()
-    sampler.join()
+    sampler.stop()
     s.close()
     first = replies[0] if replies else (None, "")
     hwm = proc_status(pid, "VmHWM")
@@ -949,7 +968,7 @@ def run(opts, phases, binary, workdir, env_log):
 
     if "load" in phases:
         log(f"\n== load: {opts.messages} messages per run, {opts.rounds} round(s) ==")
-        results, peak, ours_cpu, notes, commands = load_phase(opts, binary, workdir)
+        results, (peak, threads), ours_cpu, notes, commands = load_phase(opts, binary, workdir)
         med = {t: {w: statistics.median(v) for w, v in ws.items()} for t, ws in results.items()}
         summary.append("- smtp-source commands (PORT = each target's port):")
         summary += [f"  - `{c}`" for c in commands]
@@ -969,7 +988,8 @@ def run(opts, phases, binary, workdir, env_log):
             summary.append(f"| {a} / {b} | {r[0]:.2f} | {r[1]:.2f} | ≥ {goal:g}: {verdict} |")
         summary.append("")
         summary.append(f"- Our peak RSS (VmHWM): durable {peak['ours-durable'] / 1024:.1f} MiB, "
-                       f"discard {peak['ours-discard'] / 1024:.1f} MiB")
+                       f"discard {peak['ours-discard'] / 1024:.1f} MiB; most threads seen (sampled every 0.1 s): "
+                       f"durable {threads['ours-durable']}, discard {threads['ours-discard']}")
         summary.append("- Our server's CPU per message (user+sys): " + ", ".join(
             f"{t} {w} {statistics.median(v):.0f} µs" for (t, w), v in sorted(ours_cpu.items())))
         for n in notes:
