@@ -230,10 +230,12 @@ pub fn parse_command(
             ));
         }
     };
-    match parse_line(line, opts) {
-        Ok(cmd) => Ok(Some((cmd, consumed))),
-        Err(kind) => Err(CommandError::new(kind, Some(consumed))),
-    }
+    parse_line(
+        line,
+        opts,
+        |cmd| Ok(Some((cmd, consumed))),
+        |kind| Err(CommandError::new(kind, Some(consumed))),
+    )
 }
 
 /// Parses a command line without its CRLF (e.g. one framed by
@@ -248,7 +250,9 @@ pub fn parse_command_line(
             Some(line.len()),
         ));
     }
-    parse_line(line, opts).map_err(|kind| CommandError::new(kind, Some(line.len())))
+    parse_line(line, opts, Ok, |kind| {
+        Err(CommandError::new(kind, Some(line.len())))
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -290,58 +294,90 @@ fn utf8(b: &[u8]) -> Result<&str, CommandErrorKind> {
 // ---------------------------------------------------------------------------------------
 // The line.
 
+/// Unwraps `Ok`, or returns the error through the continuation `err`.
+macro_rules! attempt {
+    ($result:expr, $err:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(kind) => return $err(kind),
+        }
+    };
+}
+
+/// Parses a line (without CRLF) and hands the command to `ok` or the error to `err`.
+///
+/// Continuations rather than a `Result<Command, _>`: the caller's return value is then
+/// written in place by every path, instead of a 184-octet command being built in a
+/// temporary and copied into the caller's `Result` (a `memmove` call per line, 6% of the
+/// time in a profile of pipelined commands).
 #[inline(always)]
-fn parse_line(line: &[u8], opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
+fn parse_line<T>(
+    line: &[u8],
+    opts: &CommandParseOptions,
+    ok: impl FnOnce(Command) -> T,
+    err: impl Fn(CommandErrorKind) -> T,
+) -> T {
     // Trailing spaces are tolerated.
     let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
     let line = line.get(..end).unwrap_or_default();
     let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
     let (verb, rest) = line.split_at(verb_end);
-    let no_arg = |rest: &[u8], cmd: Command| {
+    let bad = CommandErrorKind::InvalidArguments;
+    let no_arg = |cmd: Command| {
         if rest.is_empty() {
             Ok(cmd)
         } else {
-            Err(CommandErrorKind::InvalidArguments(
-                "this command takes no argument",
-            ))
+            Err(bad("this command takes no argument"))
         }
     };
-    let bad = CommandErrorKind::InvalidArguments;
     if let [a, b, c, d] = *verb {
         let v = [a, b, c, d].map(|x| x.to_ascii_uppercase());
         match &v {
-            b"RCPT" => return parse_rcpt(utf8(rest)?, opts),
-            b"MAIL" => return parse_mail(utf8(rest)?, opts),
-            b"DATA" => return no_arg(rest, Command::Data),
+            b"RCPT" => return parse_rcpt(attempt!(utf8(rest), err), opts, ok, err),
+            b"MAIL" => return parse_mail(attempt!(utf8(rest), err), opts, ok, err),
+            b"DATA" => return ok(attempt!(no_arg(Command::Data), err)),
             b"EHLO" | b"HELO" | b"LHLO" => {
-                let host = arg(utf8(rest)?).ok_or(bad("a domain is required"))?;
-                let host = parse_host_arg(host, opts)?;
-                return Ok(match &v {
+                let host = attempt!(utf8(rest), err);
+                let host = attempt!(arg(host).ok_or(bad("a domain is required")), err);
+                let host = attempt!(parse_host_arg(host, opts), err);
+                return ok(match &v {
                     b"EHLO" => Command::Ehlo(host),
                     b"HELO" => Command::Helo(host),
                     _ => Command::Lhlo(host),
                 });
             }
-            b"RSET" => return no_arg(rest, Command::Rset),
-            b"QUIT" => return no_arg(rest, Command::Quit),
-            b"NOOP" => return Ok(Command::Noop(opt_argument(rest, opts)?)),
-            b"HELP" => return Ok(Command::Help(opt_argument(rest, opts)?)),
+            b"RSET" => return ok(attempt!(no_arg(Command::Rset), err)),
+            b"QUIT" => return ok(attempt!(no_arg(Command::Quit), err)),
+            b"NOOP" => return ok(Command::Noop(attempt!(opt_argument(rest, opts), err))),
+            b"HELP" => return ok(Command::Help(attempt!(opt_argument(rest, opts), err))),
             b"VRFY" | b"EXPN" => {
-                let a = opt_argument(rest, opts)?.ok_or(bad("an argument is required"))?;
-                return Ok(if &v == b"VRFY" {
+                let a = attempt!(opt_argument(rest, opts), err);
+                let a = attempt!(a.ok_or(bad("an argument is required")), err);
+                return ok(if &v == b"VRFY" {
                     Command::Vrfy(a)
                 } else {
                     Command::Expn(a)
                 });
             }
-            b"BDAT" => return parse_bdat(arg(utf8(rest)?).unwrap_or_default()),
-            b"AUTH" => return parse_auth(arg(utf8(rest)?).unwrap_or_default()),
+            b"BDAT" => {
+                let arg = arg(attempt!(utf8(rest), err)).unwrap_or_default();
+                let (size, last) = attempt!(parse_bdat(arg), err);
+                return ok(Command::Bdat { size, last });
+            }
+            b"AUTH" => {
+                let arg = arg(attempt!(utf8(rest), err)).unwrap_or_default();
+                let (mechanism, initial_response) = attempt!(parse_auth(arg), err);
+                return ok(Command::Auth {
+                    mechanism,
+                    initial_response,
+                });
+            }
             _ => {}
         }
     } else if verb.eq_ignore_ascii_case(b"STARTTLS") {
-        return no_arg(rest, Command::StartTls);
+        return ok(attempt!(no_arg(Command::StartTls), err));
     }
-    Err(CommandErrorKind::UnknownCommand)
+    err(CommandErrorKind::UnknownCommand)
 }
 
 /// One or more spaces, then the argument (trailing spaces already gone).
@@ -377,7 +413,7 @@ fn parse_host_arg(arg: &str, opts: &CommandParseOptions) -> Result<Host, Command
     Ok(host)
 }
 
-fn parse_bdat(arg: &str) -> Result<Command, CommandErrorKind> {
+fn parse_bdat(arg: &str) -> Result<(u64, bool), CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (digits, rest) = split_at_byte(arg, b' ');
     let last = match skip_spaces(rest) {
@@ -386,7 +422,7 @@ fn parse_bdat(arg: &str) -> Result<Command, CommandErrorKind> {
         _ => return Err(bad("expected BDAT size [LAST]")),
     };
     let size = parse_u64(digits).ok_or(bad("expected BDAT size [LAST]"))?;
-    Ok(Command::Bdat { size, last })
+    Ok((size, last))
 }
 
 /// Parses 1 or more ASCII digits into a `u64`; `None` if empty, not digits, or too large.
@@ -402,7 +438,10 @@ fn parse_u64(digits: &str) -> Option<u64> {
     })
 }
 
-fn parse_auth(arg: &str) -> Result<Command, CommandErrorKind> {
+/// `AUTH`'s mechanism and decoded initial response.
+type AuthParts = (Mechanism, Option<Secret<Vec<u8>>>);
+
+fn parse_auth(arg: &str) -> Result<AuthParts, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (mech, rest) = split_at_byte(arg, b' ');
     let mechanism = Mechanism::from_name(mech).ok_or(bad("invalid SASL mechanism name"))?;
@@ -420,10 +459,7 @@ fn parse_auth(arg: &str) -> Result<Command, CommandErrorKind> {
             Some(Secret::new(bytes))
         }
     };
-    Ok(Command::Auth {
-        mechanism,
-        initial_response,
-    })
+    Ok((mechanism, initial_response))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -450,29 +486,50 @@ fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> C
 }
 
 #[inline(always)]
-fn parse_mail(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let rest = after_keyword(rest, b"FROM:").ok_or(CommandErrorKind::InvalidArguments(
-        "expected MAIL FROM:<reverse-path>",
-    ))?;
+fn parse_mail<T>(
+    rest: &str,
+    opts: &CommandParseOptions,
+    ok: impl FnOnce(Command) -> T,
+    err: impl Fn(CommandErrorKind) -> T,
+) -> T {
+    let rest = attempt!(
+        after_keyword(rest, b"FROM:").ok_or(CommandErrorKind::InvalidArguments(
+            "expected MAIL FROM:<reverse-path>",
+        )),
+        err
+    );
     let (from, end) = if rest.starts_with("<>") {
         (ReversePath::Null, 2)
     } else {
-        let (mbox, end) =
-            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidReversePath))?;
+        let (mbox, end) = attempt!(
+            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidReversePath)),
+            err
+        );
         (ReversePath::Mailbox(mbox), end)
     };
     let mut params = MailParameters::default();
-    for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
-        mail_param(&mut params, kw, value, opts)
-    })?;
-    Ok(Command::Mail { from, params })
+    attempt!(
+        for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
+            mail_param(&mut params, kw, value, opts)
+        }),
+        err
+    );
+    ok(Command::Mail { from, params })
 }
 
 #[inline(always)]
-fn parse_rcpt(rest: &str, opts: &CommandParseOptions) -> Result<Command, CommandErrorKind> {
-    let rest = after_keyword(rest, b"TO:").ok_or(CommandErrorKind::InvalidArguments(
-        "expected RCPT TO:<forward-path>",
-    ))?;
+fn parse_rcpt<T>(
+    rest: &str,
+    opts: &CommandParseOptions,
+    ok: impl FnOnce(Command) -> T,
+    err: impl Fn(CommandErrorKind) -> T,
+) -> T {
+    let rest = attempt!(
+        after_keyword(rest, b"TO:").ok_or(CommandErrorKind::InvalidArguments(
+            "expected RCPT TO:<forward-path>",
+        )),
+        err
+    );
     const POSTMASTER: &[u8] = b"<postmaster>";
     let (to, end) = if rest
         .as_bytes()
@@ -481,15 +538,20 @@ fn parse_rcpt(rest: &str, opts: &CommandParseOptions) -> Result<Command, Command
     {
         (ForwardPath::Postmaster, POSTMASTER.len())
     } else {
-        let (mbox, end) =
-            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidForwardPath))?;
+        let (mbox, end) = attempt!(
+            path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidForwardPath)),
+            err
+        );
         (ForwardPath::Mailbox(mbox), end)
     };
     let mut params = RcptParameters::default();
-    for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
-        rcpt_param(&mut params, kw, value, opts)
-    })?;
-    Ok(Command::Rcpt { to, params })
+    attempt!(
+        for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
+            rcpt_param(&mut params, kw, value, opts)
+        }),
+        err
+    );
+    ok(Command::Rcpt { to, params })
 }
 
 /// Splits `[SP esmtp-param *(SP esmtp-param)]` (several spaces tolerated) and calls `f`
