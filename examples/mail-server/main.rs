@@ -93,6 +93,10 @@ struct Args {
     /// How long to wait for more message data.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     data_timeout: Duration,
+    /// The slowest message data accepted, in bytes per second averaged over the message
+    /// (after --data-timeout of grace); slower clients are cut off. 0 turns it off.
+    #[arg(long, value_name = "BYTES", default_value_t = 512)]
+    min_data_rate: u32,
     /// Accept messages and throw them away instead of storing them (for benchmarks).
     #[arg(long)]
     discard: bool,
@@ -219,6 +223,7 @@ async fn run(args: Args) -> Result<(), String> {
     config.max_line_len = args.max_line_length;
     config.command_timeout = args.command_timeout;
     config.data_timeout = args.data_timeout;
+    config.min_data_rate = args.min_data_rate;
     config.starttls = true;
     config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
     // Passwords in the clear only where nobody can listen in: a loopback-only server.

@@ -701,6 +701,48 @@ fn timeouts_are_not_extended_by_a_slow_drip() {
 }
 
 #[test]
+fn data_dripped_below_the_minimum_rate_is_cut_off() {
+    let mut h = Harness::new(config());
+    h.input(b"EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@foo.com>\r\nDATA\r\n");
+    let start = h.now;
+    let mut cut_at = None;
+    for second in 1..=400u64 {
+        h.now = start + Duration::from_secs(second);
+        h.input(b"x");
+        h.session.handle_timeout(h.now);
+        h.drain();
+        if h.closed {
+            cut_at = Some(second);
+            break;
+        }
+    }
+    // 300 s of grace (data_timeout), then 512 octets/s on average.
+    let cut_at = cut_at.expect("a 1 octet/s drip is cut off");
+    assert!((300..=302).contains(&cut_at), "cut after {cut_at} s");
+    assert_eq!(h.last_reply().code().as_u16(), 421);
+    assert!(h.events.contains(&ServerEvent::DataAborted {
+        reason: AbortReason::ConnectionLost
+    }));
+}
+
+#[test]
+fn data_at_a_modest_rate_is_not_cut_off() {
+    let mut h = Harness::new(config());
+    h.input(b"EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@foo.com>\r\nDATA\r\n");
+    let start = h.now;
+    let line = [b'y'; 998];
+    for second in 1..=900u64 {
+        h.now = start + Duration::from_secs(second);
+        h.input(&line).input(b"\r\n");
+        h.session.handle_timeout(h.now);
+        h.drain();
+        assert!(!h.closed, "cut off at {second} s at 1000 octets/s");
+    }
+    h.input(b".\r\n");
+    assert_eq!(h.last_reply().code().as_u16(), 250);
+}
+
+#[test]
 fn data_timeout_aborts_the_message() {
     let mut h = Harness::new(config());
     h.input(b"EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@foo.com>\r\nDATA\r\npartial");

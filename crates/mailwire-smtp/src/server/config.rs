@@ -70,6 +70,11 @@ pub struct ServerConfig {
     /// How long the server waits for more message data during `DATA` or `BDAT` (restarts
     /// with every byte received). Default 5 minutes.
     pub data_timeout: Duration,
+    /// The slowest message data accepted, in octets per second, averaged from the start of
+    /// `DATA` (or of a `BDAT` chunk) after a grace of `data_timeout`: a client dripping
+    /// data more slowly is cut off with `421 4.4.2`. 0 turns the check off. Default 512
+    /// (Postfix's `smtpd_min_data_rate` is 500).
+    pub min_data_rate: u32,
 
     /// Advertise and accept `PIPELINING` (RFC 2920). Default `true`.
     pub pipelining: bool,
@@ -125,6 +130,7 @@ impl ServerConfig {
             max_sasl_response: mailwire_core::sasl::DEFAULT_MAX_RESPONSE_LEN,
             command_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(5 * 60),
+            min_data_rate: 512,
             pipelining: true,
             eight_bit_mime: true,
             smtputf8: true,

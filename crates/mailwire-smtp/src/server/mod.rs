@@ -131,6 +131,9 @@ pub struct ServerSession {
     auth_failures: u32,
     commands: u32,
     deadline: Option<Instant>,
+    /// When the current DATA or BDAT chunk started, and how many octets it has had: the
+    /// minimum data rate is measured from there.
+    data_phase: (Instant, u64),
     now: Instant,
     eof: bool,
     closed: bool,
@@ -264,6 +267,7 @@ impl ServerSession {
             auth_failures: 0,
             commands: 0,
             deadline: None,
+            data_phase: (now, 0),
             now,
             eof: false,
             closed: false,
@@ -730,7 +734,8 @@ impl ServerSession {
         self.events
             .push_back(ServerEvent::DataStart { chunked: false });
         self.phase = Phase::Data(DotDecoder::with_policy(self.config.bare_line_endings));
-        self.deadline = Some(self.now + self.config.data_timeout);
+        self.data_phase = (self.now, 0);
+        self.data_progress(0);
     }
 
     fn bdat(&mut self, size: u64, last: bool) {
@@ -766,7 +771,8 @@ impl ServerSession {
             size,
             refusal,
         };
-        self.deadline = Some(self.now + self.config.data_timeout);
+        self.data_phase = (self.now, 0);
+        self.data_progress(0);
     }
 
     fn starttls(&mut self) {
@@ -949,7 +955,7 @@ impl ServerSession {
         {
             self.lines.push(rest);
         }
-        self.deadline = Some(self.now + self.config.data_timeout);
+        self.data_progress(status.consumed as u64);
         let aborted = self.transaction.as_ref().is_some_and(|t| t.aborted);
         if let Some(reason) = bad.filter(|_| !aborted) {
             if let Some(txn) = self.transaction.as_mut() {
@@ -994,7 +1000,7 @@ impl ServerSession {
             if !input.is_empty() {
                 self.lines.push(&input);
             }
-            self.deadline = Some(self.now + self.config.data_timeout);
+            self.data_progress(chunk.len() as u64);
             let Phase::Bdat { refusal, .. } = &self.phase else {
                 return true;
             };
@@ -1021,6 +1027,22 @@ impl ServerSession {
             }
         }
         true
+    }
+
+    /// Message data arrived: the deadline is `data_timeout` after the last data, but no
+    /// later than the minimum data rate allows since the phase began (a client dripping
+    /// one byte at a time is cut off, not kept for ever).
+    fn data_progress(&mut self, octets: u64) {
+        self.data_phase.1 = self.data_phase.1.saturating_add(octets);
+        let mut deadline = self.now + self.config.data_timeout;
+        if self.config.min_data_rate > 0 {
+            let (start, received) = self.data_phase;
+            let allowed = std::time::Duration::from_secs_f64(
+                received as f64 / f64::from(self.config.min_data_rate),
+            );
+            deadline = deadline.min(start + self.config.data_timeout + allowed);
+        }
+        self.deadline = Some(deadline);
     }
 
     fn message_complete(&mut self) {
