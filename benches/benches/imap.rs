@@ -47,9 +47,13 @@ fn fetch_structure() -> Vec<u8> {
 
 fn fetch_literals() -> Vec<u8> {
     let mut out = Vec::new();
-    let body: Vec<u8> = (0..4096).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789 \r\n"[i % 39]).collect();
+    let body: Vec<u8> = (0..4096)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789 \r\n"[i % 39])
+        .collect();
     for i in 1..=200 {
-        out.extend_from_slice(format!("* {i} FETCH (UID {} BODY[] {{4096}}\r\n", i + 1000).as_bytes());
+        out.extend_from_slice(
+            format!("* {i} FETCH (UID {} BODY[] {{4096}}\r\n", i + 1000).as_bytes(),
+        );
         out.extend_from_slice(&body);
         out.extend_from_slice(b")\r\n");
     }
@@ -59,7 +63,10 @@ fn fetch_literals() -> Vec<u8> {
 fn list() -> Vec<u8> {
     let mut out = String::new();
     for i in 0..500 {
-        out.push_str(&format!("* LIST (\\HasNoChildren \\Marked) \"/\" \"Archive/{}/Project folder {i}\"\r\n", 2000 + i % 25));
+        out.push_str(&format!(
+            "* LIST (\\HasNoChildren \\Marked) \"/\" \"Archive/{}/Project folder {i}\"\r\n",
+            2000 + i % 25
+        ));
     }
     out.into_bytes()
 }
@@ -77,11 +84,18 @@ fn commands() -> Vec<u8> {
     let mut out = String::new();
     for i in 0..100 {
         out.push_str(&format!("a{i}1 UID FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (DATE FROM SUBJECT TO CC MESSAGE-ID)])\r\n"));
-        out.push_str(&format!("a{i}2 UID STORE 1,5:9,{} +FLAGS.SILENT (\\Seen \\Flagged $Label1)\r\n", 100 + i));
+        out.push_str(&format!(
+            "a{i}2 UID STORE 1,5:9,{} +FLAGS.SILENT (\\Seen \\Flagged $Label1)\r\n",
+            100 + i
+        ));
         out.push_str(&format!("a{i}3 UID SEARCH OR (FROM \"smith\" SINCE 1-Feb-1994) NOT SUBJECT \"meeting {i}\" UNSEEN\r\n"));
         out.push_str(&format!("a{i}4 SELECT \"Archive/{i}\"\r\n"));
-        out.push_str(&format!("a{i}5 LOGIN \"user{i}@example.com\" \"secret password\"\r\n"));
-        out.push_str(&format!("a{i}6 STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)\r\n"));
+        out.push_str(&format!(
+            "a{i}5 LOGIN \"user{i}@example.com\" \"secret password\"\r\n"
+        ));
+        out.push_str(&format!(
+            "a{i}6 STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)\r\n"
+        ));
     }
     out.into_bytes()
 }
@@ -101,7 +115,9 @@ fn mailwire_responses(input: &[u8]) -> usize {
 fn mailwire_frames(mut f: Framer) -> usize {
     let mut n = 0;
     while let Some(frame) = f.poll_frame() {
-        let Frame::Message(m) = frame else { panic!("unexpected frame") };
+        let Frame::Message(m) = frame else {
+            panic!("unexpected frame")
+        };
         black_box(mailwire_imap::parse::response(&m).expect("mailwire parses the corpus"));
         n += 1;
     }
@@ -115,7 +131,9 @@ fn mailwire_commands(input: &[u8]) -> usize {
 fn mailwire_command_frames(mut f: Framer) -> usize {
     let mut n = 0;
     while let Some(frame) = f.poll_frame() {
-        let Frame::Message(m) = frame else { panic!("unexpected frame") };
+        let Frame::Message(m) = frame else {
+            panic!("unexpected frame")
+        };
         black_box(mailwire_imap::parse::command(&m).expect("mailwire parses the corpus"));
         n += 1;
     }
@@ -152,7 +170,8 @@ fn proto_responses(input: &[u8]) -> usize {
     let mut rest = input;
     let mut n = 0;
     while !rest.is_empty() {
-        let (r, resp) = imap_proto::parser::parse_response(rest).expect("imap-proto parses the corpus");
+        let (r, resp) =
+            imap_proto::parser::parse_response(rest).expect("imap-proto parses the corpus");
         black_box(resp);
         rest = r;
         n += 1;
@@ -175,10 +194,22 @@ fn responses(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("imap_response/{name}"));
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_with_input(BenchmarkId::new("mailwire", input.len()), input, |b, i| {
-            b.iter_batched(|| filled(Role::Client, i), mailwire_frames, BatchSize::LargeInput)
+            b.iter_batched(
+                || filled(Role::Client, i),
+                mailwire_frames,
+                BatchSize::LargeInput,
+            )
         });
-        g.bench_with_input(BenchmarkId::new("imap-codec", input.len()), input, |b, i| b.iter(|| codec_responses(i)));
-        g.bench_with_input(BenchmarkId::new("imap-proto", input.len()), input, |b, i| b.iter(|| proto_responses(i)));
+        g.bench_with_input(
+            BenchmarkId::new("imap-codec", input.len()),
+            input,
+            |b, i| b.iter(|| codec_responses(i)),
+        );
+        g.bench_with_input(
+            BenchmarkId::new("imap-proto", input.len()),
+            input,
+            |b, i| b.iter(|| proto_responses(i)),
+        );
         g.finish();
     }
 }
@@ -189,9 +220,17 @@ fn commands_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("imap_command/mix");
     g.throughput(Throughput::Bytes(input.len() as u64));
     g.bench_with_input(BenchmarkId::new("mailwire", input.len()), &input, |b, i| {
-        b.iter_batched(|| filled(Role::Server, i), mailwire_command_frames, BatchSize::LargeInput)
+        b.iter_batched(
+            || filled(Role::Server, i),
+            mailwire_command_frames,
+            BatchSize::LargeInput,
+        )
     });
-    g.bench_with_input(BenchmarkId::new("imap-codec", input.len()), &input, |b, i| b.iter(|| codec_commands(i)));
+    g.bench_with_input(
+        BenchmarkId::new("imap-codec", input.len()),
+        &input,
+        |b, i| b.iter(|| codec_commands(i)),
+    );
     g.finish();
 }
 

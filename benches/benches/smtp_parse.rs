@@ -88,7 +88,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("mailwire", |b| {
         b.iter(|| mailwire(black_box(TRANSACTION), &opts))
     });
-    group.bench_function("smtp-proto", |b| b.iter(|| smtp_proto(black_box(TRANSACTION))));
+    group.bench_function("smtp-proto", |b| {
+        b.iter(|| smtp_proto(black_box(TRANSACTION)))
+    });
     group.bench_function("smtp-proto+into_owned", |b| {
         b.iter(|| smtp_proto_owned(black_box(TRANSACTION)))
     });

@@ -78,7 +78,9 @@ fn envelope() -> Envelope {
     let mailbox = |s: &str| Mailbox::try_from(s).expect("a valid mailbox");
     Envelope::new(ReversePath::Mailbox(mailbox("alice.sender@example.org")))
         .to(ForwardPath::Mailbox(mailbox("bob@example.net")))
-        .to(ForwardPath::Mailbox(mailbox("carol.smith@mail.example.com")))
+        .to(ForwardPath::Mailbox(mailbox(
+            "carol.smith@mail.example.com",
+        )))
         .to(ForwardPath::Mailbox(mailbox("dave@example.com")))
 }
 
@@ -243,7 +245,10 @@ fn bench(c: &mut Criterion) {
         let wire = String::from_utf8_lossy(&to_server);
         assert_eq!(pair.delivered, 1, "{verb}: the message is delivered");
         assert!(pair.client.is_closed() && pair.server.is_closed());
-        assert_eq!(chunks, 4096, "{verb}: the server application sees the content");
+        assert_eq!(
+            chunks, 4096,
+            "{verb}: the server application sees the content"
+        );
         assert_eq!(wire.matches("RCPT TO:").count(), 3);
         assert!(wire.starts_with("EHLO client.example.org\r\n"));
         assert!(wire.contains(&format!("\r\n{verb}")), "{verb} is used");
