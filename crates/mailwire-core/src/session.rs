@@ -29,6 +29,8 @@
 
 use std::time::Instant;
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 /// An output of [`Session::poll_transmit`]: what the transport must do next, in order.
@@ -42,6 +44,86 @@ pub enum Transmit {
     StartTls,
     /// Everything before this has been written: close the connection.
     Close,
+}
+
+/// The output half of a state machine, written once for every protocol: bytes queued to
+/// send (replies or commands are encoded straight into [`buf`](Outbox::buf)) and transport
+/// actions in order. [`start_tls`](Outbox::start_tls) and [`close`](Outbox::close) first
+/// hand out the bytes queued before them, so that a driver writes them before it acts.
+///
+/// ```
+/// use mailwire_core::session::Outbox;
+/// use mailwire_core::Transmit;
+///
+/// let mut outbox = Outbox::new();
+/// outbox.buf().extend_from_slice(b"220 Ready to start TLS\r\n");
+/// outbox.start_tls();
+/// assert_eq!(outbox.poll_transmit(), Some(Transmit::Data("220 Ready to start TLS\r\n".into())));
+/// assert_eq!(outbox.poll_transmit(), Some(Transmit::StartTls));
+/// assert_eq!(outbox.poll_transmit(), None);
+/// ```
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Bytes not yet handed out.
+    buf: Vec<u8>,
+    /// Actions (and the bytes before them), in order.
+    queue: VecDeque<Transmit>,
+}
+
+impl Outbox {
+    /// An empty outbox.
+    pub fn new() -> Outbox {
+        Outbox::default()
+    }
+
+    /// The buffer to append bytes to send.
+    pub fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Queues [`Transmit::StartTls`] after everything queued so far.
+    pub fn start_tls(&mut self) {
+        self.flush();
+        self.queue.push_back(Transmit::StartTls);
+    }
+
+    /// Queues [`Transmit::Close`] after everything queued so far.
+    pub fn close(&mut self) {
+        self.flush();
+        self.queue.push_back(Transmit::Close);
+    }
+
+    /// How many bytes are queued and not yet handed out (for a machine that streams a large
+    /// body and wants to wait until the driver has taken what is there).
+    pub fn pending_len(&self) -> usize {
+        self.buf.len()
+            + self
+                .queue
+                .iter()
+                .map(|t| match t {
+                    Transmit::Data(bytes) => bytes.len(),
+                    _ => 0,
+                })
+                .sum::<usize>()
+    }
+
+    /// The next thing for the transport to do: what [`Session::poll_transmit`] returns.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(transmit) = self.queue.pop_front() {
+            return Some(transmit);
+        }
+        if self.buf.is_empty() {
+            return None;
+        }
+        Some(Transmit::Data(Bytes::from(std::mem::take(&mut self.buf))))
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let bytes = Bytes::from(std::mem::take(&mut self.buf));
+            self.queue.push_back(Transmit::Data(bytes));
+        }
+    }
 }
 
 /// The sans-IO contract of every mailwire state machine (SMTP, POP3 and IMAP, server and

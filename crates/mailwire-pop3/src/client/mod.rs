@@ -96,6 +96,7 @@ use mailwire_core::line::LineBuffer;
 use mailwire_core::sasl::{
     self, ClientExchange, CredentialsKind, Mechanism, Transport, choose_mechanism,
 };
+use mailwire_core::session::Outbox;
 use mailwire_core::{Session, Transmit};
 
 pub use config::{ClientConfig, Login, TlsPolicy};
@@ -152,8 +153,7 @@ pub struct ClientSession {
     queued: VecDeque<(RequestId, Command, Kind)>,
     next_id: u64,
     events: VecDeque<ClientEvent>,
-    out: Vec<u8>,
-    transmits: VecDeque<Transmit>,
+    outbox: Outbox,
     timestamp: Option<ApopTimestamp>,
     capabilities: Vec<Capability>,
     capa_ok: bool,
@@ -184,8 +184,7 @@ impl ClientSession {
             queued: VecDeque::new(),
             next_id: 0,
             events: VecDeque::new(),
-            out: Vec::new(),
-            transmits: VecDeque::new(),
+            outbox: Outbox::new(),
             timestamp: None,
             capabilities: Vec::new(),
             capa_ok: false,
@@ -468,8 +467,7 @@ impl ClientSession {
             }
             Expect::Stls => {
                 if response.is_ok() {
-                    self.flush();
-                    self.transmits.push_back(Transmit::StartTls);
+                    self.outbox.start_tls();
                     // RFC 2595 4: nothing the server sent before the handshake counts.
                     self.lines.clear();
                     self.encrypted = true;
@@ -634,7 +632,7 @@ impl ClientSession {
                     Err(_) => sasl::CANCEL.to_vec(),
                 };
                 wire.extend_from_slice(b"\r\n");
-                self.out.extend_from_slice(&wire);
+                self.outbox.buf().extend_from_slice(&wire);
                 self.expect.push_front(Expect::Auth(Box::new(exchange)));
                 self.deadline = Some(self.now + self.config.timeout);
             }
@@ -655,7 +653,7 @@ impl ClientSession {
 
     fn auth_failed(&mut self, response: Response) {
         // Leave politely: the server is still talking to us.
-        Command::Quit.encode(&mut self.out);
+        Command::Quit.encode(self.outbox.buf());
         self.finish(Some(ClientError::AuthFailed(response)));
     }
 
@@ -677,16 +675,9 @@ impl ClientSession {
         if self.closed {
             return;
         }
-        command.encode(&mut self.out);
+        command.encode(self.outbox.buf());
         self.expect.push_back(expect);
         self.deadline = Some(self.now + self.config.timeout);
-    }
-
-    fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let bytes = Bytes::from(std::mem::take(&mut self.out));
-            self.transmits.push_back(Transmit::Data(bytes));
-        }
     }
 
     fn fail(&mut self, error: ClientError) {
@@ -697,8 +688,7 @@ impl ClientSession {
         if self.closed {
             return;
         }
-        self.flush();
-        self.transmits.push_back(Transmit::Close);
+        self.outbox.close();
         self.events.push_back(ClientEvent::Closed { error });
         self.closed = true;
         self.deadline = None;
@@ -752,13 +742,7 @@ impl Session for ClientSession {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(transmit) = self.transmits.pop_front() {
-            return Some(transmit);
-        }
-        if self.out.is_empty() {
-            return None;
-        }
-        Some(Transmit::Data(Bytes::from(std::mem::take(&mut self.out))))
+        self.outbox.poll_transmit()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

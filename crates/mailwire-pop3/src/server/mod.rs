@@ -52,13 +52,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use mailwire_core::dot::DotEncoder;
 use mailwire_core::line::{LineBuffer, LineError};
 use mailwire_core::sasl::{
     self, Credentials, Mechanism, OAuthError, Response as SaslResponse, SaslError, ServerExchange,
     ServerOptions, Step,
 };
+use mailwire_core::session::Outbox;
 use mailwire_core::{Session, Transmit};
 
 pub use config::ServerConfig;
@@ -96,8 +96,7 @@ pub struct ServerSession {
     phase: Phase,
     pending: Option<Pending>,
     events: VecDeque<ServerEvent>,
-    out: Vec<u8>,
-    transmits: VecDeque<Transmit>,
+    outbox: Outbox,
     timestamp: Option<ApopTimestamp>,
     tls: bool,
     user_arg: Option<String>,
@@ -218,7 +217,7 @@ impl ServerSession {
     /// close. For a server at its connection limit or shutting down.
     pub fn busy(config: Arc<ServerConfig>, now: Instant) -> ServerSession {
         let mut session = ServerSession::blank(config, now, false, None);
-        session.out.clear();
+        session.outbox.buf().clear();
         session.send(&Response::err_with(
             ResponseCode::SysTemp,
             "Server busy, try again later",
@@ -241,8 +240,7 @@ impl ServerSession {
             phase: Phase::Command,
             pending: None,
             events: VecDeque::new(),
-            out: Vec::new(),
-            transmits: VecDeque::new(),
+            outbox: Outbox::new(),
             timestamp,
             tls,
             user_arg: None,
@@ -437,7 +435,7 @@ impl ServerSession {
         if !stream.started {
             stream.started = true;
             let text = format!("{} octets", stream.size);
-            Response::ok(&text).encode(&mut self.out);
+            Response::ok(&text).encode(self.outbox.buf());
         }
         let take = match stream.cut.as_mut() {
             Some(cut) => cut.take(chunk),
@@ -445,7 +443,7 @@ impl ServerSession {
         };
         stream
             .encoder
-            .encode(chunk.get(..take).unwrap_or_default(), &mut self.out);
+            .encode(chunk.get(..take).unwrap_or_default(), self.outbox.buf());
         Ok(())
     }
 
@@ -460,9 +458,9 @@ impl ServerSession {
         };
         if !stream.started {
             let text = format!("{} octets", stream.size);
-            Response::ok(&text).encode(&mut self.out);
+            Response::ok(&text).encode(self.outbox.buf());
         }
-        stream.encoder.finish(&mut self.out);
+        stream.encoder.finish(self.outbox.buf());
         self.resume();
         Ok(())
     }
@@ -657,9 +655,9 @@ impl ServerSession {
         }
         self.send(&Response::ok("Capability list follows"));
         for cap in caps {
-            cap.encode(&mut self.out);
+            cap.encode(self.outbox.buf());
         }
-        self.out.extend_from_slice(b".\r\n");
+        self.outbox.buf().extend_from_slice(b".\r\n");
     }
 
     fn quit(&mut self) {
@@ -690,8 +688,7 @@ impl ServerSession {
             return self.error(Response::err("STLS not available"));
         }
         self.send(&Response::ok("Begin TLS negotiation now"));
-        self.flush();
-        self.transmits.push_back(Transmit::StartTls);
+        self.outbox.start_tls();
         // RFC 2595 4 and the command-injection class of bugs: nothing sent before the
         // handshake is processed after it.
         self.lines.clear();
@@ -861,7 +858,7 @@ impl ServerSession {
 
     fn continuation(&mut self, challenge: &[u8]) {
         if !self.closed {
-            encode_continuation(challenge, &mut self.out);
+            encode_continuation(challenge, self.outbox.buf());
         }
     }
 
@@ -915,8 +912,8 @@ impl ServerSession {
                     .encode(&mut body);
                 }
                 self.send(&Response::ok(&format!("{count} messages ({size} octets)")));
-                self.out.extend_from_slice(&body);
-                self.out.extend_from_slice(b".\r\n");
+                self.outbox.buf().extend_from_slice(&body);
+                self.outbox.buf().extend_from_slice(b".\r\n");
             }
         }
     }
@@ -940,8 +937,8 @@ impl ServerSession {
                     .encode(&mut body);
                 }
                 self.send(&Response::ok("Unique-id listing follows"));
-                self.out.extend_from_slice(&body);
-                self.out.extend_from_slice(b".\r\n");
+                self.outbox.buf().extend_from_slice(&body);
+                self.outbox.buf().extend_from_slice(b".\r\n");
             }
         }
     }
@@ -991,14 +988,7 @@ impl ServerSession {
 
     fn send(&mut self, response: &Response) {
         if !self.closed {
-            response.encode(&mut self.out);
-        }
-    }
-
-    fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let bytes = Bytes::from(std::mem::take(&mut self.out));
-            self.transmits.push_back(Transmit::Data(bytes));
+            response.encode(self.outbox.buf());
         }
     }
 
@@ -1006,8 +996,7 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        self.flush();
-        self.transmits.push_back(Transmit::Close);
+        self.outbox.close();
         self.events.push_back(ServerEvent::Closed { reason });
         self.closed = true;
         self.pending = None;
@@ -1074,13 +1063,7 @@ impl Session for ServerSession {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(transmit) = self.transmits.pop_front() {
-            return Some(transmit);
-        }
-        if self.out.is_empty() {
-            return None;
-        }
-        Some(Transmit::Data(Bytes::from(std::mem::take(&mut self.out))))
+        self.outbox.poll_transmit()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

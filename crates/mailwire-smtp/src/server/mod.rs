@@ -93,6 +93,7 @@ use mailwire_core::line::{LineBuffer, LineError};
 use mailwire_core::sasl::{
     self, Mechanism, OAuthError, Response, SaslError, ServerExchange, ServerOptions, Step,
 };
+use mailwire_core::session::Outbox;
 use mailwire_core::{Session, Transmit};
 
 pub use config::ServerConfig;
@@ -117,9 +118,7 @@ pub struct ServerSession {
     pending: Option<Pending>,
     events: VecDeque<ServerEvent>,
     /// Replies not yet handed to `poll_transmit`.
-    out: Vec<u8>,
-    /// Transport actions, each after the bytes queued before it.
-    transmits: VecDeque<Transmit>,
+    outbox: Outbox,
     helo: Option<HeloVerb>,
     client: Option<Host>,
     tls: bool,
@@ -254,8 +253,7 @@ impl ServerSession {
             phase: Phase::Command,
             pending: None,
             events: VecDeque::new(),
-            out: Vec::new(),
-            transmits: VecDeque::new(),
+            outbox: Outbox::new(),
             helo: None,
             client: None,
             tls,
@@ -783,8 +781,7 @@ impl ServerSession {
             return self.error(Reply::not_implemented());
         }
         self.send(Reply::ready_to_start_tls());
-        self.flush();
-        self.transmits.push_back(Transmit::StartTls);
+        self.outbox.start_tls();
         // RFC 3207 4.2: forget everything learned before the handshake, and never process
         // what the client sent after STARTTLS in plaintext.
         self.lines.clear();
@@ -1111,22 +1108,14 @@ impl ServerSession {
     }
 
     fn send_raw(&mut self, reply: &Reply) {
-        reply.encode(&mut self.out);
-    }
-
-    fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let bytes = Bytes::from(std::mem::take(&mut self.out));
-            self.transmits.push_back(Transmit::Data(bytes));
-        }
+        reply.encode(self.outbox.buf());
     }
 
     fn close(&mut self, reason: CloseReason) {
         if self.closed {
             return;
         }
-        self.flush();
-        self.transmits.push_back(Transmit::Close);
+        self.outbox.close();
         self.events.push_back(ServerEvent::Closed { reason });
         self.closed = true;
         self.pending = None;
@@ -1182,13 +1171,7 @@ impl Session for ServerSession {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(transmit) = self.transmits.pop_front() {
-            return Some(transmit);
-        }
-        if self.out.is_empty() {
-            return None;
-        }
-        Some(Transmit::Data(Bytes::from(std::mem::take(&mut self.out))))
+        self.outbox.poll_transmit()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
