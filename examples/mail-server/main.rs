@@ -30,7 +30,7 @@ use mailwire_maildir::MailStore;
 use mailwire_smtp::server::ServerConfig;
 use mailwire_smtp::types::EhloDomain;
 use mailwire_tokio::rustls;
-use mailwire_tokio::{ServeOptions, Shutdown, serve};
+use mailwire_tokio::{ServeOptions, Service, Shutdown, serve};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
@@ -265,87 +265,75 @@ async fn run(args: Args) -> Result<(), String> {
     let mut options = ServeOptions::default();
     options.max_connections = args.max_connections;
     options.shutdown_grace = Duration::from_secs(5);
-    {
-        let listener = TcpListener::bind(args.smtp)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.smtp))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        info!("SMTP listening on {bound} (STARTTLS offered)");
-        let mut options = options.clone();
-        options.name = "smtp".into();
-        options.starttls = Some(tls.clone());
-        let service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
-        tasks.push(tokio::spawn(serve(
-            listener,
-            service,
-            options,
-            shutdown.triggered(),
-        )));
-    }
+    let smtp_service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
+    let pop3_service = Arc::new(pop3::Pop3Service::new(app.clone(), pop3_config, pop3_locks));
+    tasks.push(
+        listen(
+            args.smtp,
+            "SMTP",
+            false,
+            &tls,
+            &options,
+            smtp_service.clone(),
+            &shutdown,
+        )
+        .await?,
+    );
     if let Some(addr) = args.smtps {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        info!("SMTPS listening on {bound} (implicit TLS)");
-        let mut options = options.clone();
-        options.name = "smtps".into();
-        options.implicit_tls = Some(tls.clone());
-        let service = Arc::new(smtp::SmtpService::new(app.clone(), config.clone()));
-        tasks.push(tokio::spawn(serve(
-            listener,
-            service,
-            options,
-            shutdown.triggered(),
-        )));
+        tasks.push(listen(addr, "SMTPS", true, &tls, &options, smtp_service, &shutdown).await?);
     }
-    {
-        let listener = TcpListener::bind(args.pop3)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.pop3))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        info!("POP3 listening on {bound} (STLS offered)");
-        let mut options = options.clone();
-        options.name = "pop3".into();
-        options.starttls = Some(tls.clone());
-        let service = Arc::new(pop3::Pop3Service::new(
-            app.clone(),
-            pop3_config.clone(),
-            pop3_locks.clone(),
-        ));
-        tasks.push(tokio::spawn(serve(
-            listener,
-            service,
-            options,
-            shutdown.triggered(),
-        )));
-    }
+    tasks.push(
+        listen(
+            args.pop3,
+            "POP3",
+            false,
+            &tls,
+            &options,
+            pop3_service.clone(),
+            &shutdown,
+        )
+        .await?,
+    );
     if let Some(addr) = args.pop3s {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        info!("POP3S listening on {bound} (implicit TLS)");
-        let mut options = options.clone();
-        options.name = "pop3s".into();
-        options.implicit_tls = Some(tls.clone());
-        let service = Arc::new(pop3::Pop3Service::new(
-            app.clone(),
-            pop3_config.clone(),
-            pop3_locks.clone(),
-        ));
-        tasks.push(tokio::spawn(serve(
-            listener,
-            service,
-            options,
-            shutdown.triggered(),
-        )));
+        tasks.push(listen(addr, "POP3S", true, &tls, &options, pop3_service, &shutdown).await?);
     }
     for task in tasks {
         let _ = task.await;
     }
     info!("stopped");
     Ok(())
+}
+
+/// Binds `addr` and serves `service` there until shutdown: implicit TLS, or plaintext with
+/// the STARTTLS/STLS upgrade available. Logs "LABEL listening on ADDR" (tests read it).
+async fn listen<S: Service>(
+    addr: SocketAddr,
+    label: &str,
+    implicit_tls: bool,
+    tls: &Arc<rustls::ServerConfig>,
+    options: &ServeOptions,
+    service: Arc<S>,
+    shutdown: &Shutdown,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut options = options.clone();
+    options.name = label.to_ascii_lowercase();
+    if implicit_tls {
+        info!("{label} listening on {bound} (implicit TLS)");
+        options.implicit_tls = Some(tls.clone());
+    } else {
+        info!("{label} listening on {bound} (STARTTLS offered)");
+        options.starttls = Some(tls.clone());
+    }
+    Ok(tokio::spawn(serve(
+        listener,
+        service,
+        options,
+        shutdown.triggered(),
+    )))
 }
 
 /// The TLS configuration from --tls-cert/--tls-key, or a self-signed certificate made now
