@@ -5,8 +5,11 @@
 
 mod support;
 
-#[path = "support/dovecot.rs"]
+// The private Dovecot of mailwire-maildir's tests, shared rather than copied.
+#[path = "../crates/mailwire-maildir/tests/support/dovecot.rs"]
 mod dovecot;
+#[path = "../crates/mailwire-maildir/tests/support/tempdir.rs"]
+mod tempdir;
 
 use std::path::Path;
 use std::process::Command;
@@ -587,7 +590,7 @@ fn pop3_fetch_from_the_mail_server_stls_tls_and_refusal() {
 
 #[test]
 fn pop3_fetch_from_dovecot() {
-    if !dovecot::available() {
+    if !dovecot::pop3_available() {
         return;
     }
     let mut dovecot = dovecot::Dovecot::new(&[("alice", "secret")]);

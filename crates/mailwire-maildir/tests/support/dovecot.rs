@@ -42,6 +42,27 @@ pub(crate) fn available() -> bool {
     false
 }
 
+/// Whether a test that needs Dovecot's POP3 server may run (dovecot and dovecot-pop3d),
+/// with the same skip-or-fail rule as [`available`].
+pub(crate) fn pop3_available() -> bool {
+    if !available() {
+        return false;
+    }
+    if installed("pop3") {
+        return true;
+    }
+    if std::env::var_os("MAILWIRE_INTEROP").is_some() {
+        panic!("Dovecot's pop3d is missing and MAILWIRE_INTEROP is set: install dovecot-pop3d");
+    }
+    eprintln!("SKIPPED: Dovecot's pop3d is missing (set MAILWIRE_INTEROP=1 to make this fail)");
+    false
+}
+
+/// Whether Dovecot's `service` binary (`pop3`, `lmtp`) is installed.
+fn installed(service: &str) -> bool {
+    Path::new("/usr/lib/dovecot").join(service).is_file()
+}
+
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -77,7 +98,6 @@ impl Dovecot {
             .collect();
         std::fs::write(root.join("passwd"), passwd).expect("write passwd-file");
 
-        let installed = |service: &str| Path::new("/usr/lib/dovecot").join(service).is_file();
         let imap_port = free_port();
         let pop3_port = installed("pop3").then(free_port);
         let lmtp_port = installed("lmtp").then(free_port);
@@ -153,10 +173,22 @@ impl Dovecot {
         SocketAddr::from(([127, 0, 0, 1], self.imap_port))
     }
 
+    /// The POP3 listener; panics when dovecot-pop3d is not installed (check
+    /// [`pop3_available`] first).
+    pub(crate) fn pop3_addr(&self) -> SocketAddr {
+        let port = self.pop3_port.expect("dovecot-pop3d is installed");
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Hands the mail tree to `nobody` (again, after the test added files as root).
+    pub(crate) fn give_mail_to_nobody(&self) {
+        chown_tree(&self.mail_dir(), NOBODY, NOBODY);
+    }
+
     /// Gives the mail directory to `nobody` (Dovecot's mail processes run as nobody),
     /// starts Dovecot in the foreground and waits until it accepts IMAP connections.
     pub(crate) fn start(&mut self) {
-        chown_tree(&self.mail_dir(), NOBODY, NOBODY);
+        self.give_mail_to_nobody();
         let child = Command::new(DOVECOT)
             .arg("-F")
             .arg("-c")
