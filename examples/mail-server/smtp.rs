@@ -112,8 +112,6 @@ impl SmtpHandler {
                     .ok_or_else(Reply::no_such_user);
             }
             ForwardPath::Mailbox(mailbox) => mailbox,
-            #[allow(unreachable_patterns)]
-            _ => return Err(Reply::bad_recipient_syntax()),
         };
         let local = match &mailbox.domain {
             Host::Domain(domain) => domain.as_str().eq_ignore_ascii_case(&app.domain),
