@@ -87,6 +87,15 @@ impl ClientCredentials {
         }
     }
 
+    /// The password or the token: for protocols that use it outside SASL (POP3 `PASS`
+    /// and `APOP`). Reach the text with [`Secret::expose`] only where it is sent.
+    pub fn secret(&self) -> &Secret<String> {
+        match &self.inner {
+            Inner::Password { password, .. } => password,
+            Inner::OAuth { token, .. } => token,
+        }
+    }
+
     /// The username or OAuth user.
     pub fn username(&self) -> &str {
         match &self.inner {

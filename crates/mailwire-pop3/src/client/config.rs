@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use mailwire_core::Secret;
-use mailwire_core::sasl::{ClientCredentials, CredentialsKind};
+use mailwire_core::sasl::ClientCredentials;
 
 /// When the client uses TLS (RFC 2595).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -22,59 +21,9 @@ pub enum TlsPolicy {
     Implicit,
 }
 
-/// The credentials a client logs in with. `Debug` never shows the secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Login {
-    username: String,
-    secret: Secret<String>,
-    kind: CredentialsKind,
-}
-
-impl Login {
-    /// A username and password: used with SASL (PLAIN, LOGIN, CRAM-MD5), `APOP` or
-    /// `USER`/`PASS`, whichever is strongest among what the server offers.
-    pub fn password(username: impl Into<String>, password: impl Into<Secret<String>>) -> Login {
-        Login {
-            username: username.into(),
-            secret: password.into(),
-            kind: CredentialsKind::Password,
-        }
-    }
-
-    /// A user and an OAuth 2.0 bearer token: SASL OAUTHBEARER or XOAUTH2 only.
-    pub fn oauth(user: impl Into<String>, token: impl Into<Secret<String>>) -> Login {
-        Login {
-            username: user.into(),
-            secret: token.into(),
-            kind: CredentialsKind::OAuth,
-        }
-    }
-
-    /// The username.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    /// Password or token.
-    pub fn kind(&self) -> CredentialsKind {
-        self.kind
-    }
-
-    pub(crate) fn secret(&self) -> &str {
-        self.secret.expose()
-    }
-
-    pub(crate) fn sasl(&self) -> ClientCredentials {
-        match self.kind {
-            CredentialsKind::Password => {
-                ClientCredentials::password(self.username.clone(), self.secret.clone())
-            }
-            CredentialsKind::OAuth => {
-                ClientCredentials::oauth(self.username.clone(), self.secret.clone())
-            }
-        }
-    }
-}
+/// The credentials a client logs in with: mailwire-core's SASL credentials, also used
+/// for `APOP` and `USER`/`PASS`. `Debug` never shows the secret.
+pub type Login = ClientCredentials;
 
 /// The settings of a [`ClientSession`](super::ClientSession).
 ///

@@ -487,7 +487,7 @@ impl ClientSession {
                     .config
                     .credentials
                     .as_ref()
-                    .and_then(|login| Password::new(login.secret()).ok());
+                    .and_then(|login| Password::new(login.secret().expose()).ok());
                 match password {
                     Some(password) => self.send(&Command::Pass(password), Expect::Pass),
                     None => self.fail(ClientError::NoAuthMethod),
@@ -586,7 +586,7 @@ impl ClientSession {
             .flatten()
             .collect();
         if let Some(mechanism) = choose_mechanism(&offered, login.kind(), self.transport())
-            && let Ok(exchange) = ClientExchange::new(mechanism.clone(), login.sasl())
+            && let Ok(exchange) = ClientExchange::new(mechanism.clone(), login.clone())
         {
             let mut command = Command::Auth {
                 mechanism: mechanism.clone(),
@@ -605,7 +605,7 @@ impl ClientSession {
             if self.config.apop
                 && let (Some(timestamp), Some(name)) = (self.timestamp.as_ref(), name.clone())
             {
-                let digest = ApopDigest::compute(timestamp, login.secret());
+                let digest = ApopDigest::compute(timestamp, login.secret().expose());
                 return self.send(&Command::Apop { name, digest }, Expect::Apop);
             }
             let cleartext = self.transport() != Transport::Unencrypted;
