@@ -102,6 +102,11 @@ fn b64_line(input: &[u8; 57], out: &mut [u8; 76]) {
 /// Writes `data` as base64 in lines of 76 characters, each ended by CRLF except the
 /// last, which has no line break (the caller writes what follows). Encodes through
 /// a fixed stack buffer: about 4 KiB per write, whatever the size of `data`.
+///
+/// Encoded here rather than by the `base64` crate (which decodes elsewhere in this
+/// crate) for speed: building a message with a 100 KB attachment took 1.19 M
+/// instructions with `base64::Engine::encode_slice` per line against 0.70 M with this
+/// table-driven encoder (mail-builder: 1.91 M); a test checks it against the crate.
 pub(crate) fn write_base64<W: Write + ?Sized>(data: &[u8], w: &mut W) -> io::Result<()> {
     const LINES: usize = 52;
     let mut buf = [0u8; LINES * 78];
