@@ -80,6 +80,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+pub mod dsn;
 mod encoding;
 #[doc(hidden)]
 pub mod fuzzing;
