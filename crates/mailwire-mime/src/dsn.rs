@@ -502,7 +502,7 @@ impl ReturnedPart {
     fn of(r: Returned<'_>) -> ReturnedPart {
         match r {
             Returned::Nothing => ReturnedPart::None,
-            Returned::Full(m) if m.is_empty() => ReturnedPart::None,
+            Returned::Full([]) => ReturnedPart::None,
             Returned::Full(m) => {
                 let st = encoding::stats(m);
                 if st.non_ascii == 0 && !st.has_nul && st.max_line <= 998 {
@@ -879,11 +879,14 @@ fn recipient_text(t: &mut String, r: &RecipientReport) {
     let (c, s, d) = valid_status(r.status).unwrap_or(r.action.default_status());
     match &r.diagnostic {
         Some(diag) => {
-            let diag = one_line(diag);
-            for line in wrap(&diag, 72) {
-                t.push_str("    ");
-                t.push_str(line);
-                t.push('\n');
+            // The lines of a multi-line reply stay lines here (each indented, so
+            // none can look like a field or a boundary of ours).
+            for line in diag.split(['\r', '\n']).map(one_line) {
+                for piece in wrap(&line, 72) {
+                    t.push_str("    ");
+                    t.push_str(piece);
+                    t.push('\n');
+                }
             }
         }
         None => t.push_str(&format!("    status {c}.{s}.{d}\n")),
@@ -955,7 +958,7 @@ mod tests {
         let mut o = Vec::new();
         status_field(&mut o, "Diagnostic-Code", &diagnostic(&"word ".repeat(100)));
         let s = String::from_utf8(o).unwrap();
-        assert!(s.starts_with("Diagnostic-Code: smtp; word") == false);
+        assert!(!s.starts_with("Diagnostic-Code: smtp; word"));
         assert!(s.starts_with("Diagnostic-Code: X-mailwire; word"));
         assert!(s.split("\r\n").all(|l| l.len() <= 78));
         let unfolded = s.trim_end().replace("\r\n", "");
@@ -981,6 +984,17 @@ mod tests {
             "X-mailwire; connection refused"
         );
         assert_eq!(diagnostic("5500 x"), "X-mailwire; 5500 x");
+    }
+
+    #[test]
+    fn boundary_avoids_the_bodies() {
+        let d = [7u8; 16];
+        let first = boundary(&d, &[b"nothing here"]);
+        let body = format!("x\r\n--{first}\r\n");
+        let second = boundary(&d, &[b"a", body.as_bytes()]);
+        assert_ne!(first, second);
+        assert!(!body.contains(&second));
+        assert_eq!(second, format!("{first}_1"));
     }
 
     #[test]
