@@ -162,6 +162,9 @@ pub struct RecipientReport {
 pub enum Returned<'a> {
     /// The whole message (RET=FULL): `message/rfc822` when it is 7-bit clean,
     /// otherwise only its header as `text/rfc822-headers` (see the module notes).
+    /// Only a report with at least one [`Action::Failed`] recipient returns the whole
+    /// message; any other (a delay warning) returns the header, as RFC 3461 §4.3 and
+    /// §6.2 ask.
     Full(&'a [u8]),
     /// Only the header (RET=HDRS): pass the whole message, the header is cut from it
     /// (everything before the first empty line) and returned as `text/rfc822-headers`.
@@ -231,6 +234,18 @@ impl DeliveryReport<'_> {
         }
     }
 
+    /// The third part. RET only applies to failure reports: any other returns the
+    /// header only (RFC 3461 §4.3: "If a DSN contains no indications of delivery
+    /// failure, only the headers of the message should be returned").
+    fn returned(&self) -> ReturnedPart {
+        match self.original {
+            Returned::Full(m) if !self.has(Action::Failed) && !m.is_empty() => {
+                ReturnedPart::headers(m, false)
+            }
+            r => ReturnedPart::of(r),
+        }
+    }
+
     fn has(&self, a: Action) -> bool {
         self.recipients.iter().any(|r| r.action == a)
     }
@@ -289,7 +304,7 @@ impl DeliveryReport<'_> {
     fn write_into(&self, out: &mut Vec<u8>) {
         let text = self.human_text();
         let status = self.delivery_status();
-        let returned = ReturnedPart::of(self.original);
+        let returned = self.returned();
         let digest = self.digest();
         let boundary = boundary(&digest, &[&text.body, &status, returned.body()]);
 
@@ -405,7 +420,7 @@ impl DeliveryReport<'_> {
                 recipient_text(&mut t, r);
             }
         }
-        match ReturnedPart::of(self.original) {
+        match self.returned() {
             ReturnedPart::Message(_) => {
                 t.push_str("The original message is attached.\n");
             }

@@ -381,6 +381,25 @@ fn ret_headers_returns_only_the_header() {
 }
 
 #[test]
+fn reports_without_failures_return_only_the_header() {
+    // RFC 3461 §4.3: RET=FULL applies to failure reports; a delay warning carries
+    // the header only.
+    let bytes = report(vec![delayed("carol@example.net")], Returned::Full(ORIGINAL)).to_bytes();
+    let msg = Message::parse(&bytes[..]).unwrap();
+    let p = parts(&msg);
+    assert_eq!(p[2].media_subtype(), "rfc822-headers");
+    assert!(!String::from_utf8_lossy(&bytes).contains("the figures are attached"));
+    // With one failure among them the whole message comes back.
+    let bytes = report(
+        vec![delayed("carol@example.net"), failed("bob@example.net")],
+        Returned::Full(ORIGINAL),
+    )
+    .to_bytes();
+    let msg = Message::parse(&bytes[..]).unwrap();
+    assert_eq!(parts(&msg)[2].media_subtype(), "rfc822");
+}
+
+#[test]
 fn ret_nothing_gives_two_parts() {
     let bytes = report(vec![failed("bob@example.net")], Returned::Nothing).to_bytes();
     let msg = Message::parse(&bytes[..]).unwrap();
@@ -810,7 +829,11 @@ fn recipient() -> impl Strategy<Value = RecipientReport> {
     (
         // Addresses with the odd space, CR, LF, non-ASCII, `+`, `=` and `\`.
         "[a-z0-9.+=\\\\\u{e9}\u{4e2d}\r\n ]{1,40}@[a-z\u{fc}.\r\n-]{1,30}",
-        proptest::option::of("[ -~\r\n\t\u{e4}\u{2028}]{0,600}"),
+        // Diagnostics: words and line breaks, or a run with no space to fold at.
+        proptest::option::of(prop_oneof![
+            "[ -~\r\n\t\u{e4}\u{2028}]{0,600}",
+            "55[0-4] [!-~\u{e4}]{900,2500}",
+        ]),
         action(),
         (0u8..8, 0u16..1200, 0u16..1200),
         proptest::option::of("[a-z.\r\n;]{1,60}"),
@@ -893,7 +916,13 @@ proptest! {
                     .chars()
                     .map(|c| if c.is_ascii() { c.to_string() } else { format!("\\x{{{:02X}}}", c as u32) })
                     .collect();
-                prop_assert_eq!(text, want);
+                if want.split(' ').all(|w| w.len() < 800) {
+                    prop_assert_eq!(text, want);
+                } else {
+                    // A run too long for a line was broken with a fold, which
+                    // unfolds to an extra space; nothing else changed.
+                    prop_assert_eq!(text.replace(' ', ""), want.replace(' ', ""));
+                }
             }
         }
     }
