@@ -54,6 +54,11 @@ impl<'m> Header<'m> {
             .unwrap_or_default()
     }
 
+    /// Byte range of the value in the message (see [`Header::raw_value`]).
+    pub(crate) fn value_range(&self) -> Range<usize> {
+        self.pos.value_start..self.pos.value_end
+    }
+
     /// The whole field, name to final line break inclusive.
     pub fn raw(&self) -> &'m [u8] {
         self.raw.get(self.range()).unwrap_or_default()

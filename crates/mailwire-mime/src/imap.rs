@@ -17,7 +17,8 @@ use std::ops::Range;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 
-use crate::parse::{Kind, Message, Part};
+use crate::header::Header;
+use crate::parse::{DEFAULT_PARAMS, Kind, Message, Params, Part};
 use crate::syntax::{self, RawAddr};
 
 /// Options for [`Message::body_structure`].
@@ -83,13 +84,100 @@ pub struct EnvelopeAddress<'m> {
     pub host: Option<Cow<'m, [u8]>>,
 }
 
-fn envelope_addresses<'m>(part: &Part<'m>, name: &str) -> Vec<EnvelopeAddress<'m>> {
-    let Some(h) = part.header(name) else {
-        return Vec::new();
+/// Positions in the array [`envelope_fields`] fills.
+const DATE: usize = 0;
+const SUBJECT: usize = 1;
+const FROM: usize = 2;
+const SENDER: usize = 3;
+const REPLY_TO: usize = 4;
+const TO: usize = 5;
+const CC: usize = 6;
+const BCC: usize = 7;
+const IN_REPLY_TO: usize = 8;
+const MESSAGE_ID: usize = 9;
+
+/// The raw value of the first field of each ENVELOPE field name, in one walk over
+/// the header (the names are told apart by length first).
+fn envelope_fields<'m>(part: &Part<'m>) -> [Option<&'m [u8]>; 10] {
+    let mut out: [Option<&'m [u8]>; 10] = [None; 10];
+    for h in part.headers() {
+        let n = h.name_bytes();
+        let is = |s: &[u8]| n.eq_ignore_ascii_case(s);
+        let slot = match n.len() {
+            2 if is(b"to") => TO,
+            2 if is(b"cc") => CC,
+            3 if is(b"bcc") => BCC,
+            4 if is(b"from") => FROM,
+            4 if is(b"date") => DATE,
+            6 if is(b"sender") => SENDER,
+            7 if is(b"subject") => SUBJECT,
+            8 if is(b"reply-to") => REPLY_TO,
+            10 if is(b"message-id") => MESSAGE_ID,
+            11 if is(b"in-reply-to") => IN_REPLY_TO,
+            _ => continue,
+        };
+        // `slot` is one of the constants above, all < 10.
+        let v = &mut out[slot];
+        if v.is_none() {
+            *v = Some(h.raw_value());
+        }
+    }
+    out
+}
+
+/// Positions in the array [`content_fields`] fills.
+const C_ID: usize = 0;
+const C_DESCRIPTION: usize = 1;
+const C_TRANSFER_ENCODING: usize = 2;
+const C_MD5: usize = 3;
+const C_DISPOSITION: usize = 4;
+const C_LANGUAGE: usize = 5;
+const C_LOCATION: usize = 6;
+
+/// The raw value of the first of each `Content-*` field BODYSTRUCTURE shows, in one
+/// walk over the header.
+fn content_fields<'m>(part: &Part<'m>) -> [Option<Header<'m>>; 7] {
+    let mut out: [Option<Header<'m>>; 7] = [None; 7];
+    for h in part.headers() {
+        let n = h.name_bytes();
+        let Some(rest) = n
+            .get(..8)
+            .filter(|p| p.eq_ignore_ascii_case(b"content-"))
+            .and_then(|_| n.get(8..))
+        else {
+            continue;
+        };
+        let is = |s: &[u8]| rest.eq_ignore_ascii_case(s);
+        let slot = match rest.len() {
+            2 if is(b"id") => C_ID,
+            3 if is(b"md5") => C_MD5,
+            8 if is(b"language") => C_LANGUAGE,
+            8 if is(b"location") => C_LOCATION,
+            11 if is(b"description") => C_DESCRIPTION,
+            11 if is(b"disposition") => C_DISPOSITION,
+            17 if is(b"transfer-encoding") => C_TRANSFER_ENCODING,
+            _ => continue,
+        };
+        // `slot` is one of the constants above, all < 7.
+        let v = &mut out[slot];
+        if v.is_none() {
+            *v = Some(h);
+        }
+    }
+    out
+}
+
+/// Appends the ENVELOPE form of the address list `value` to `out`.
+fn envelope_addresses<'m>(
+    value: Option<&'m [u8]>,
+    toks: &mut syntax::TokenBuf<'m>,
+    out: &mut Vec<EnvelopeAddress<'m>>,
+) {
+    let Some(value) = value else {
+        return;
     };
-    syntax::parse_address_list(h.raw_value())
-        .into_iter()
-        .map(|a| match a {
+    syntax::for_each_address(value, toks, |a| {
+        out.push(match a {
             RawAddr::Mailbox {
                 name,
                 route,
@@ -117,40 +205,47 @@ fn envelope_addresses<'m>(part: &Part<'m>, name: &str) -> Vec<EnvelopeAddress<'m
             },
             RawAddr::GroupEnd => EnvelopeAddress::default(),
         })
-        .collect()
+    });
 }
 
 impl<'m> Part<'m> {
     /// The ENVELOPE of this part if it is a message (the top level or an attached
     /// message); for other parts, the envelope built from whatever fields it has.
     pub fn envelope(&self) -> Envelope<'m> {
-        let raw = |n: &str| self.header(n).map(|h| syntax::unfold_cow(h.raw_value()));
-        let from = envelope_addresses(self, "from");
-        let mut sender = envelope_addresses(self, "sender");
+        let f = envelope_fields(self);
+        let raw = |v: Option<&'m [u8]>| v.map(syntax::unfold_cow);
+        let mut toks = syntax::TokenBuf::default();
+        let mut list = |v: Option<&'m [u8]>| {
+            let mut out = Vec::new();
+            envelope_addresses(v, &mut toks, &mut out);
+            out
+        };
+        let from = list(f[FROM]);
+        let mut sender = list(f[SENDER]);
         if sender.is_empty() {
             sender = from.clone();
         }
-        let mut reply_to = envelope_addresses(self, "reply-to");
+        let mut reply_to = list(f[REPLY_TO]);
         if reply_to.is_empty() {
             reply_to = from.clone();
         }
         Envelope {
-            date: raw("date"),
-            subject: raw("subject"),
+            date: raw(f[DATE]),
+            subject: raw(f[SUBJECT]),
             sender,
             reply_to,
-            to: envelope_addresses(self, "to"),
-            cc: envelope_addresses(self, "cc"),
-            bcc: envelope_addresses(self, "bcc"),
-            in_reply_to: raw("in-reply-to"),
-            message_id: raw("message-id"),
+            to: list(f[TO]),
+            cc: list(f[CC]),
+            bcc: list(f[BCC]),
+            in_reply_to: raw(f[IN_REPLY_TO]),
+            message_id: raw(f[MESSAGE_ID]),
             from,
         }
     }
 
-    fn fields(&self, opts: &BodyStructureOptions) -> BodyFields<'m> {
-        let raw = |n: &str| self.header(n).map(|h| syntax::unfold_cow(h.raw_value()));
-        let md5 = raw("content-md5").or_else(|| {
+    fn fields(&self, opts: &BodyStructureOptions, c: &[Option<Header<'m>>; 7]) -> BodyFields<'m> {
+        let raw = |v: Option<Header<'m>>| v.map(|h| syntax::unfold_cow(h.raw_value()));
+        let md5 = raw(c[C_MD5]).or_else(|| {
             opts.compute_md5.then(|| {
                 let digest = Md5::digest(self.decoded_body());
                 Cow::Owned(
@@ -160,29 +255,36 @@ impl<'m> Part<'m> {
                 )
             })
         });
-        let encoding = match raw("content-transfer-encoding") {
+        let encoding = match raw(c[C_TRANSFER_ENCODING]) {
             Some(v) if !v.is_empty() => v,
             _ => Cow::Borrowed(&b"7bit"[..]),
         };
         BodyFields {
-            id: raw("content-id"),
-            description: raw("content-description"),
+            id: raw(c[C_ID]),
+            description: raw(c[C_DESCRIPTION]),
             encoding,
             size: syntax::crlf_len(self.raw, self.body_range()),
             md5,
         }
     }
 
-    fn extension(&self) -> BodyExtension<'m> {
-        let disposition = self.header("content-disposition").map(|h| {
-            let p = syntax::parse_params(h.raw_value());
+    fn extension(&self, c: &[Option<Header<'m>>; 7]) -> BodyExtension<'m> {
+        let disposition = c[C_DISPOSITION].map(|h| {
+            let p = syntax::parse_params(self.raw, h.value_range());
             Disposition {
-                kind: p.value,
-                params: p.params,
+                kind: match p.value {
+                    syntax::PStr::Span(a, b) => Cow::Borrowed(
+                        self.raw
+                            .get(a..b)
+                            .and_then(|s| std::str::from_utf8(s).ok())
+                            .unwrap_or_default(),
+                    ),
+                    other => Cow::Owned(other.as_str(self.raw).to_string()),
+                },
+                params: Params::new(self.raw, Cow::Owned(p.params)),
             }
         });
-        let language = self
-            .header("content-language")
+        let language = c[C_LANGUAGE]
             .map(|h| match syntax::unfold_cow(h.raw_value()) {
                 Cow::Borrowed(v) => v
                     .split(|&b| b == b',')
@@ -199,9 +301,7 @@ impl<'m> Part<'m> {
         BodyExtension {
             disposition,
             language,
-            location: self
-                .header("content-location")
-                .map(|h| syntax::unfold_cow(h.raw_value())),
+            location: c[C_LOCATION].map(|h| syntax::unfold_cow(h.raw_value())),
         }
     }
 
@@ -216,6 +316,7 @@ impl<'m> Part<'m> {
     /// The BODYSTRUCTURE of this part.
     pub fn body_structure(&self, opts: &BodyStructureOptions) -> BodyStructure<'m> {
         let node = self.node();
+        let c = content_fields(self);
         let kind = match &node.kind {
             Kind::Multipart(_) => {
                 BodyKind::Multipart(self.children().map(|c| c.body_structure(opts)).collect())
@@ -228,25 +329,25 @@ impl<'m> Part<'m> {
             Kind::Message(m) => {
                 let inner = self.at(*m);
                 BodyKind::Message {
-                    fields: self.fields(opts),
+                    fields: self.fields(opts, &c),
                     envelope: inner.envelope(),
                     body: Box::new(inner.message_body_structure(opts)),
                     lines: self.body_lines(),
                 }
             }
             Kind::Leaf if node.mtype == "text" => BodyKind::Text {
-                fields: self.fields(opts),
+                fields: self.fields(opts, &c),
                 lines: self.body_lines(),
             },
-            Kind::Leaf => BodyKind::Basic(self.fields(opts)),
+            Kind::Leaf => BodyKind::Basic(self.fields(opts, &c)),
         };
         BodyStructure {
             part: Some(self.id),
             media_type: &node.mtype,
             media_subtype: &node.msubtype,
-            params: Cow::Borrowed(&node.params),
+            params: Params::new(self.raw, Cow::Borrowed(&node.params)),
             kind,
-            extension: self.extension(),
+            extension: self.extension(&c),
         }
     }
 
@@ -258,18 +359,18 @@ impl<'m> Part<'m> {
 
 /// A Content-Disposition: its value and parameters (raw, RFC 2231 sections merged).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Disposition {
+pub struct Disposition<'m> {
     /// Lowercase disposition type, e.g. `attachment`.
-    pub kind: String,
+    pub kind: Cow<'m, str>,
     /// Parameters: lowercase names, raw values (see [`Part::raw_params`]).
-    pub params: Vec<(String, String)>,
+    pub params: Params<'m>,
 }
 
 /// The BODYSTRUCTURE extension data shared by every kind of part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BodyExtension<'m> {
     /// Content-Disposition.
-    pub disposition: Option<Disposition>,
+    pub disposition: Option<Disposition<'m>>,
     /// Content-Language tags (empty: NIL).
     pub language: Vec<Cow<'m, [u8]>>,
     /// Content-Location, raw.
@@ -336,7 +437,7 @@ pub struct BodyStructure<'m> {
     pub media_subtype: &'m str,
     /// Content-Type parameters: lowercase names, raw values; RFC 2231 sections merged,
     /// a name ending in `*` holds a value still in `charset'lang'%XX` form (as Dovecot).
-    pub params: Cow<'m, [(String, String)]>,
+    pub params: Params<'m>,
     /// The kind-specific data.
     pub kind: BodyKind<'m>,
     /// Extension data.
@@ -349,7 +450,7 @@ impl BodyStructure<'_> {
             part: None,
             media_type: "text",
             media_subtype: "plain",
-            params: Cow::Owned(vec![("charset".into(), "us-ascii".into())]),
+            params: Params::new(&[], Cow::Borrowed(DEFAULT_PARAMS)),
             kind: BodyKind::Text {
                 fields: BodyFields {
                     id: None,
@@ -605,7 +706,10 @@ fn header_chunks(p: Part<'_>) -> Vec<Chunk> {
 fn fields_chunks(p: Part<'_>, names: &[String], not: bool) -> Vec<Chunk> {
     let mut v = Vec::with_capacity(if not { 8 } else { names.len() + 1 });
     for h in p.headers() {
-        let hit = names.iter().any(|n| n.eq_ignore_ascii_case(h.name()));
+        let name = h.name_bytes();
+        let hit = names
+            .iter()
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(name));
         if hit != not {
             v.push(Chunk::Raw(h.range()));
             if !h.raw().ends_with(b"\n") {

@@ -95,4 +95,4 @@ pub use imap::{
     BodyExtension, BodyFields, BodyKind, BodyStructure, BodyStructureOptions, Chunk, Disposition,
     Envelope, EnvelopeAddress, Section, SectionBytes, SectionText,
 };
-pub use parse::{Limits, Message, ParseError, Part, TransferEncoding};
+pub use parse::{Limits, Message, Params, ParseError, Part, TransferEncoding};

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::header::Header;
-use crate::syntax::{self, HeaderBlock, RawParams};
+use crate::syntax::{self, FieldPos, HeaderBlock, PStr, RawParams};
 
 /// Limits applied while parsing. Exceeding `max_size` is an error; exceeding the
 /// depth, part or header-field limits is not: the part where the limit is reached is
@@ -93,8 +93,9 @@ pub enum ParseError {
 pub(crate) enum Kind {
     /// A leaf: its body is not split further.
     Leaf,
-    /// A multipart with its children (node ids).
-    Multipart(Vec<usize>),
+    /// A multipart: the node id of its first part (the others follow by
+    /// [`Node::next_sibling`]).
+    Multipart(usize),
     /// A `message/rfc822` (or `message/global`) part: the node id of the attached message.
     Message(usize),
 }
@@ -109,9 +110,12 @@ pub(crate) struct Node {
     pub(crate) mtype: Cow<'static, str>,
     pub(crate) msubtype: Cow<'static, str>,
     /// Content-Type parameters, raw (RFC 2231 sections merged); defaults applied.
-    pub(crate) params: Vec<(String, String)>,
+    /// Spans point into the message bytes.
+    pub(crate) params: Cow<'static, [(PStr, PStr)]>,
     pub(crate) kind: Kind,
     pub(crate) parent: Option<usize>,
+    /// The next part of the same multipart.
+    pub(crate) next_sibling: Option<usize>,
     /// Whether this node is a message (the top level or an attached message) rather
     /// than a MIME body part.
     pub(crate) is_message: bool,
@@ -125,8 +129,16 @@ pub(crate) struct Node {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a> {
     raw: Cow<'a, [u8]>,
-    pub(crate) nodes: Vec<Node>,
+    tree: Tree,
     truncated: bool,
+}
+
+/// The part tree: nodes in depth-first order, and the header fields of all of them
+/// in one list (each node's fields are a range of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tree {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) fields: Vec<FieldPos>,
 }
 
 /// Transfer encoding of a part (RFC 2045 section 6).
@@ -230,6 +242,10 @@ const COMMON_TYPES: &[&str] = &[
     "calendar",
 ];
 
+/// The parameters of a part without a Content-Type (RFC 2045 section 5.2).
+pub(crate) const DEFAULT_PARAMS: &[(PStr, PStr)] =
+    &[(PStr::Static("charset"), PStr::Static("us-ascii"))];
+
 /// `s` (already lowercase) as a shared static string when it is a common name.
 fn interned(s: &str) -> Cow<'static, str> {
     match COMMON_TYPES.iter().find(|&&c| c == s) {
@@ -241,46 +257,92 @@ fn interned(s: &str) -> Cow<'static, str> {
 struct Builder<'r> {
     raw: &'r [u8],
     limits: &'r Limits,
-    nodes: Vec<Node>,
+    tree: Tree,
     truncated: bool,
 }
 
-/// Finds the boundary delimiter lines of a multipart body in `raw[start..end]`.
-/// Returns (line start, line end after its terminator, is close delimiter).
-fn delimiters(raw: &[u8], start: usize, end: usize, boundary: &[u8]) -> Vec<(usize, usize, bool)> {
-    let mut out = Vec::new();
-    let Some(body) = raw.get(start..end) else {
-        return out;
-    };
-    let mut needle = Vec::with_capacity(boundary.len() + 2);
-    needle.extend_from_slice(b"--");
-    needle.extend_from_slice(boundary);
-    let finder = memchr::memmem::Finder::new(&needle);
-    for i in finder.find_iter(body) {
-        if i != 0 && body.get(i - 1) != Some(&b'\n') {
-            continue;
-        }
-        let mut j = i + needle.len();
-        let close = body.get(j..j + 2) == Some(b"--");
-        if close {
-            j += 2;
-        }
-        while matches!(body.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
-        let line_end = match body.get(j) {
-            None => j,
-            Some(b'\n') => j + 1,
-            Some(b'\r') if body.get(j + 1) == Some(&b'\n') => j + 2,
-            Some(b'\r') if j + 1 == body.len() => j + 1,
-            _ => continue,
-        };
-        out.push((start + i, start + line_end, close));
-        if close {
-            break;
+/// A line break followed by two dashes: where a boundary delimiter line may start.
+static LINE_DASHES: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n--"));
+
+/// The boundary delimiter lines of a multipart body `raw[start..end]`, in order, up
+/// to the close delimiter: (line start, line end after its terminator, whether it
+/// is the close delimiter).
+struct Delimiters<'r, 'b> {
+    start: usize,
+    body: &'r [u8],
+    boundary: &'b [u8],
+    /// Where to look for the next line start.
+    pos: usize,
+    /// Whether the line at the start of the body was looked at.
+    first_seen: bool,
+    done: bool,
+}
+
+impl<'r, 'b> Delimiters<'r, 'b> {
+    fn new(raw: &'r [u8], start: usize, end: usize, boundary: &'b [u8]) -> Self {
+        let body = raw.get(start..end).unwrap_or_default();
+        Delimiters {
+            start,
+            body,
+            boundary,
+            pos: 0,
+            first_seen: false,
+            done: body.is_empty(),
         }
     }
-    out
+}
+
+impl Iterator for Delimiters<'_, '_> {
+    type Item = (usize, usize, bool);
+
+    fn next(&mut self) -> Option<(usize, usize, bool)> {
+        let body = self.body;
+        while !self.done {
+            // The next line that starts with "--".
+            let c = if self.first_seen {
+                match body.get(self.pos..).and_then(|r| LINE_DASHES.find(r)) {
+                    Some(i) => self.pos + i + 1,
+                    None => {
+                        self.done = true;
+                        return None;
+                    }
+                }
+            } else {
+                self.first_seen = true;
+                if !body.starts_with(b"--") {
+                    continue;
+                }
+                0
+            };
+            self.pos = c;
+            let after = c + 2;
+            if !body
+                .get(after..)
+                .is_some_and(|r| r.starts_with(self.boundary))
+            {
+                continue;
+            }
+            let mut j = after + self.boundary.len();
+            let close = body.get(j..j + 2) == Some(b"--");
+            if close {
+                j += 2;
+            }
+            while matches!(body.get(j), Some(b' ' | b'\t')) {
+                j += 1;
+            }
+            let line_end = match body.get(j) {
+                None => j,
+                Some(b'\n') => j + 1,
+                Some(b'\r') if body.get(j + 1) == Some(&b'\n') => j + 2,
+                Some(b'\r') if j + 1 == body.len() => j + 1,
+                _ => continue,
+            };
+            self.done = close;
+            return Some((self.start + c, self.start + line_end, close));
+        }
+        None
+    }
 }
 
 impl Builder<'_> {
@@ -294,17 +356,28 @@ impl Builder<'_> {
         depth: usize,
     ) -> usize {
         let raw = self.raw;
-        let header = syntax::split_header(raw, start, end, self.limits.max_header_fields);
+        let header = syntax::split_header(
+            raw,
+            start,
+            end,
+            self.limits.max_header_fields,
+            &mut self.tree.fields,
+        );
         let mut ct: Option<RawParams> = None;
         let mut cte = TransferEncoding::SevenBit;
         let mut seen_ct = false;
         let mut seen_cte = false;
-        for f in &header.fields {
+        for f in self
+            .tree
+            .fields
+            .get(header.fields.clone())
+            .unwrap_or_default()
+        {
             let name = raw.get(f.start..f.name_end).unwrap_or_default();
             let value = raw.get(f.value_start..f.value_end).unwrap_or_default();
             if !seen_ct && name.eq_ignore_ascii_case(b"content-type") {
                 seen_ct = true;
-                ct = Some(syntax::parse_params(value));
+                ct = Some(syntax::parse_params(raw, f.value_start..f.value_end));
             } else if !seen_cte && name.eq_ignore_ascii_case(b"content-transfer-encoding") {
                 seen_cte = true;
                 cte = TransferEncoding::from_value(value);
@@ -314,27 +387,27 @@ impl Builder<'_> {
             self.truncated = true;
         }
         let parsed = ct.and_then(|p| {
-            let (t, s) = p.value.split_once('/')?;
+            let (t, s) = p.value.as_str(raw).split_once('/')?;
             let (t, s) = (t.trim(), s.trim());
             let ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_graphic());
-            (ok(t) && ok(s)).then(|| (interned(t), interned(s), p.params))
+            (ok(t) && ok(s)).then(|| (interned(t), interned(s), Cow::Owned(p.params)))
         });
         let (mtype, msubtype, params) = match parsed {
             Some(v) => v,
             None if in_digest => (
                 Cow::Borrowed("message"),
                 Cow::Borrowed("rfc822"),
-                Vec::new(),
+                Cow::Borrowed(&[][..]),
             ),
             None => (
                 Cow::Borrowed("text"),
                 Cow::Borrowed("plain"),
-                vec![("charset".into(), "us-ascii".into())],
+                Cow::Borrowed(DEFAULT_PARAMS),
             ),
         };
         let body_start = header.body_start;
-        let id = self.nodes.len();
-        self.nodes.push(Node {
+        let id = self.tree.nodes.len();
+        self.tree.nodes.push(Node {
             start,
             header,
             end,
@@ -343,9 +416,11 @@ impl Builder<'_> {
             params,
             kind: Kind::Leaf,
             parent,
+            next_sibling: None,
             is_message,
         });
-        let node = &self.nodes[id];
+        // `id` was pushed just above.
+        let node = &self.tree.nodes[id];
         let wants_children = node.mtype == "multipart"
             || (node.mtype == "message"
                 && (node.msubtype == "rfc822" || node.msubtype == "global")
@@ -353,29 +428,36 @@ impl Builder<'_> {
         if !wants_children {
             return id;
         }
-        if depth >= self.limits.max_depth || self.nodes.len() >= self.limits.max_parts {
+        if depth >= self.limits.max_depth || self.tree.nodes.len() >= self.limits.max_parts {
             self.truncated = true;
             return id;
         }
         if node.mtype == "multipart" {
+            // The boundary borrows the message bytes when it is written plainly.
             let Some(boundary) = node
                 .params
                 .iter()
-                .find(|(k, _)| k == "boundary")
-                .map(|(_, v)| v.clone().into_bytes())
+                .find(|(k, _)| k.bytes(raw) == b"boundary")
+                .map(|(_, v)| match v {
+                    PStr::Span(a, b) => Cow::Borrowed(raw.get(*a..*b).unwrap_or_default()),
+                    v => Cow::Owned(v.bytes(raw).to_vec()),
+                })
                 .filter(|b| !b.is_empty())
             else {
                 return id;
             };
             let digest = node.msubtype == "digest";
-            let delims = delimiters(raw, body_start, end, &boundary);
-            let mut children = Vec::new();
-            for (k, &(_, line_end, close)) in delims.iter().enumerate() {
+            let mut delims = Delimiters::new(raw, body_start, end, &boundary);
+            let mut prev: Option<usize> = None;
+            let mut cur = delims.next();
+            while let Some((_, line_end, close)) = cur {
                 if close {
                     break;
                 }
-                let part_end = match delims.get(k + 1) {
-                    Some(&(next_start, _, _)) => {
+                let next = delims.next();
+                cur = next;
+                let part_end = match next {
+                    Some((next_start, _, _)) => {
                         let mut e = next_start;
                         if e > line_end && raw.get(e - 1) == Some(&b'\n') {
                             e -= 1;
@@ -387,18 +469,22 @@ impl Builder<'_> {
                     }
                     None => end,
                 };
-                if self.nodes.len() >= self.limits.max_parts {
+                if self.tree.nodes.len() >= self.limits.max_parts {
                     self.truncated = true;
                     break;
                 }
-                children.push(self.entity(line_end, part_end, Some(id), false, digest, depth + 1));
-            }
-            if !children.is_empty() {
-                self.nodes[id].kind = Kind::Multipart(children);
+                let child = self.entity(line_end, part_end, Some(id), false, digest, depth + 1);
+                // Node ids are indexes of nodes already pushed.
+                match prev {
+                    None => self.tree.nodes[id].kind = Kind::Multipart(child),
+                    Some(p) => self.tree.nodes[p].next_sibling = Some(child),
+                }
+                prev = Some(child);
             }
         } else {
             let child = self.entity(body_start, end, Some(id), true, false, depth + 1);
-            self.nodes[id].kind = Kind::Message(child);
+            // `id` is a node already pushed.
+            self.tree.nodes[id].kind = Kind::Message(child);
         }
         id
     }
@@ -428,14 +514,18 @@ impl<'a> Message<'a> {
         let mut b = Builder {
             raw: &raw,
             limits,
-            nodes: Vec::new(),
+            tree: Tree {
+                // Room for a typical message, so that the lists rarely grow.
+                nodes: Vec::with_capacity(8),
+                fields: Vec::with_capacity(32),
+            },
             truncated: false,
         };
         b.entity(0, raw.len(), None, true, false, 0);
-        let (nodes, truncated) = (b.nodes, b.truncated);
+        let (tree, truncated) = (b.tree, b.truncated);
         Ok(Message {
             raw,
-            nodes,
+            tree,
             truncated,
         })
     }
@@ -444,7 +534,7 @@ impl<'a> Message<'a> {
     pub fn into_owned(self) -> Message<'static> {
         Message {
             raw: Cow::Owned(self.raw.into_owned()),
-            nodes: self.nodes,
+            tree: self.tree,
             truncated: self.truncated,
         }
     }
@@ -463,7 +553,7 @@ impl<'a> Message<'a> {
     pub fn root(&self) -> Part<'_> {
         Part {
             raw: &self.raw,
-            nodes: &self.nodes,
+            tree: &self.tree,
             id: 0,
         }
     }
@@ -471,18 +561,18 @@ impl<'a> Message<'a> {
     /// Every part in depth-first order (parent before children), the root first;
     /// attached messages are parts too (their parent is the `message/rfc822` part).
     pub fn parts(&self) -> impl Iterator<Item = Part<'_>> + '_ {
-        (0..self.nodes.len()).map(move |id| Part {
+        (0..self.tree.nodes.len()).map(move |id| Part {
             raw: &self.raw,
-            nodes: &self.nodes,
+            tree: &self.tree,
             id,
         })
     }
 
     /// The part with the given id (ids are positions in [`Message::parts`]).
     pub fn part(&self, id: usize) -> Option<Part<'_>> {
-        (id < self.nodes.len()).then(|| Part {
+        (id < self.tree.nodes.len()).then(|| Part {
             raw: &self.raw,
-            nodes: &self.nodes,
+            tree: &self.tree,
             id,
         })
     }
@@ -493,24 +583,117 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Raw parameters of a `Content-Type` or `Content-Disposition` field, as IMAP's
+/// BODYSTRUCTURE shows them: lowercase names, values with quotes removed, RFC 2231
+/// sections merged, and a name ending in `*` for a value still in
+/// `charset'lang'%XX` form. Strings borrow the message bytes where they are written
+/// plainly and are copies otherwise.
+///
+/// ```
+/// let m = mailwire_mime::Message::parse(
+///     &b"Content-Type: text/plain; charset=\"utf-8\"; Format=flowed\r\n\r\nhi"[..],
+/// )
+/// .unwrap();
+/// let p = m.root().raw_params();
+/// assert_eq!(p.iter().collect::<Vec<_>>(), [("charset", "utf-8"), ("format", "flowed")]);
+/// assert_eq!(p.get("CHARSET"), Some("utf-8"));
+/// ```
+#[derive(Clone)]
+pub struct Params<'m> {
+    raw: &'m [u8],
+    list: Cow<'m, [(PStr, PStr)]>,
+}
+
+impl<'m> Params<'m> {
+    pub(crate) fn new(raw: &'m [u8], list: Cow<'m, [(PStr, PStr)]>) -> Self {
+        Params { raw, list }
+    }
+
+    /// A parameter list that borrows nothing: for values made up by the caller.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Params<'static> {
+        let own = |s: String| PStr::Owned(s.into_boxed_str());
+        Params {
+            raw: &[],
+            list: Cow::Owned(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (own(k.into()), own(v.into())))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The parameters in order, as (name, value).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.list
+            .iter()
+            .map(|(k, v)| (k.as_str(self.raw), v.as_str(self.raw)))
+    }
+
+    /// The value of the first parameter with this name (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Owned copies of the parameters.
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The same parameters, owning their strings.
+    pub fn into_owned(self) -> Params<'static> {
+        Params::from_pairs(self.iter())
+    }
+}
+
+impl PartialEq for Params<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Params<'_> {}
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A view of one part of a parsed message.
 #[derive(Debug, Clone, Copy)]
 pub struct Part<'m> {
     pub(crate) raw: &'m [u8],
-    pub(crate) nodes: &'m [Node],
+    pub(crate) tree: &'m Tree,
     pub(crate) id: usize,
 }
 
 impl<'m> Part<'m> {
     pub(crate) fn node(&self) -> &'m Node {
         // Invariant: a Part is only made with an id < nodes.len().
-        &self.nodes[self.id]
+        &self.tree.nodes[self.id]
     }
 
     pub(crate) fn at(&self, id: usize) -> Part<'m> {
         Part {
             raw: self.raw,
-            nodes: self.nodes,
+            tree: self.tree,
             id,
         }
     }
@@ -557,20 +740,24 @@ impl<'m> Part<'m> {
     /// The header fields in order.
     pub fn headers(&self) -> impl Iterator<Item = Header<'m>> + 'm {
         let raw = self.raw;
-        self.node()
-            .header
-            .fields
+        self.field_positions()
             .iter()
             .map(move |f| Header::new(raw, f))
+    }
+
+    /// The positions of this part's header fields.
+    fn field_positions(&self) -> &'m [FieldPos] {
+        let tree: &'m Tree = self.tree;
+        tree.fields
+            .get(self.node().header.fields.clone())
+            .unwrap_or_default()
     }
 
     /// The first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<Header<'m>> {
         let raw = self.raw;
         let name = name.as_bytes();
-        self.node()
-            .header
-            .fields
+        self.field_positions()
             .iter()
             .find(|f| {
                 raw.get(f.start..f.name_end)
@@ -602,8 +789,11 @@ impl<'m> Part<'m> {
     /// merged, and a name ending in `*` for a value still in `charset'lang'%XX` form.
     /// This is what IMAP's BODYSTRUCTURE shows. For decoded values use
     /// [`Header::content_type`] on the `Content-Type` field, or [`Part::param`].
-    pub fn raw_params(&self) -> &'m [(String, String)] {
-        &self.node().params
+    pub fn raw_params(&self) -> Params<'m> {
+        Params {
+            raw: self.raw,
+            list: Cow::Borrowed(&self.node().params),
+        }
     }
 
     /// A Content-Type parameter, decoded (RFC 2231 charset and continuations, RFC 2047).
@@ -614,7 +804,7 @@ impl<'m> Part<'m> {
         self.raw_params()
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.to_string())
     }
 
     /// The Content-Transfer-Encoding (7bit when absent).
@@ -639,11 +829,13 @@ impl<'m> Part<'m> {
     /// The parts of a multipart (empty for anything else).
     pub fn children(&self) -> impl Iterator<Item = Part<'m>> + 'm {
         let this = *self;
-        let ids: &'m [usize] = match &self.node().kind {
-            Kind::Multipart(c) => c,
-            _ => &[],
+        let first = match self.node().kind {
+            Kind::Multipart(c) => Some(c),
+            _ => None,
         };
-        ids.iter().map(move |&id| this.at(id))
+        std::iter::successors(first.map(|id| this.at(id)), |p| {
+            p.node().next_sibling.map(|id| p.at(id))
+        })
     }
 
     /// For a `message/rfc822` (or `message/global`) part with an identity transfer

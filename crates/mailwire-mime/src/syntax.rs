@@ -25,7 +25,9 @@ pub(crate) struct FieldPos {
 /// The header block of an entity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct HeaderBlock {
-    pub(crate) fields: Vec<FieldPos>,
+    /// Its fields: these positions of the field list shared by all entities of a
+    /// message (see [`split_header`]).
+    pub(crate) fields: Range<usize>,
     /// Where the body starts: after the blank line, or at the limit when there is none.
     pub(crate) body_start: usize,
     /// Whether the header block is closed by a blank line.
@@ -56,7 +58,8 @@ fn strip_eol(raw: &[u8], start: usize, end: usize) -> usize {
     e
 }
 
-/// Splits the header fields of the entity starting at `start`, not reading past `limit`.
+/// Splits the header fields of the entity starting at `start`, not reading past `limit`,
+/// appending at most `max_fields` of them to `fields`.
 ///
 /// A line that is not a header field (no colon, or an invalid field name) ends the
 /// header block and starts the body, as Python's `email` package does.
@@ -65,26 +68,25 @@ pub(crate) fn split_header(
     start: usize,
     limit: usize,
     max_fields: usize,
+    fields: &mut Vec<FieldPos>,
 ) -> HeaderBlock {
+    let first = fields.len();
+    let block = |fields: &Vec<FieldPos>, body_start: usize, has_blank_line: bool| HeaderBlock {
+        fields: first..fields.len(),
+        body_start,
+        has_blank_line,
+    };
     let limit = limit.min(raw.len());
     let mut pos = start.min(limit);
-    let mut block = HeaderBlock::default();
     loop {
         if pos >= limit {
-            block.body_start = limit;
-            return block;
+            return block(fields, limit, false);
         }
         // A blank line ends the header.
         match raw.get(pos) {
-            Some(b'\n') => {
-                block.body_start = pos + 1;
-                block.has_blank_line = true;
-                return block;
-            }
+            Some(b'\n') => return block(fields, pos + 1, true),
             Some(b'\r') if raw.get(pos + 1) == Some(&b'\n') && pos + 1 < limit => {
-                block.body_start = pos + 2;
-                block.has_blank_line = true;
-                return block;
+                return block(fields, pos + 2, true);
             }
             _ => {}
         }
@@ -92,8 +94,7 @@ pub(crate) fn split_header(
         let line_stop = line_end(raw, pos, limit);
         let line = raw.get(pos..line_stop).unwrap_or_default();
         let Some(colon) = memchr::memchr(b':', line) else {
-            block.body_start = pos;
-            return block;
+            return block(fields, pos, false);
         };
         let mut name_len = colon;
         while name_len > 0 && line.get(name_len - 1).copied().is_some_and(is_wsp) {
@@ -101,16 +102,15 @@ pub(crate) fn split_header(
         }
         let name = line.get(..name_len).unwrap_or_default();
         if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b)) {
-            block.body_start = pos;
-            return block;
+            return block(fields, pos, false);
         }
         // The field continues while the next line starts with WSP.
         let mut end = line_stop;
         while end < limit && raw.get(end).copied().is_some_and(is_wsp) {
             end = line_end(raw, end, limit);
         }
-        if block.fields.len() < max_fields {
-            block.fields.push(FieldPos {
+        if fields.len() - first < max_fields {
+            fields.push(FieldPos {
                 start: pos,
                 name_end: pos + name_len,
                 value_start: pos + colon + 1,
@@ -187,22 +187,14 @@ const IS_PARAM_SPECIAL: [bool; 256] = byte_table(SPECIALS, PARAM_SPECIALS);
 const ENDS_ATOM: [bool; 256] = byte_table(SPECIALS, b" \t\r\n");
 const ENDS_PARAM_ATOM: [bool; 256] = byte_table(SPECIALS, b" \t\r\n=/?");
 
-fn tokenize<'s>(s: &'s [u8], extra_specials: &[u8]) -> Vec<Tok<'s>> {
-    let mut toks = Vec::with_capacity(16);
-    toks.extend(Tokens {
-        s,
-        i: 0,
-        extra_specials,
-    });
-    toks
-}
-
 /// The tokens of a structured value, one at a time (no allocation beyond the
 /// copies of quoted strings and comments with escapes or line breaks).
 struct Tokens<'s, 'e> {
     s: &'s [u8],
     i: usize,
     extra_specials: &'e [u8],
+    /// Where the last token returned starts in `s`.
+    start: usize,
 }
 
 impl<'s> Iterator for Tokens<'s, '_> {
@@ -213,6 +205,8 @@ impl<'s> Iterator for Tokens<'s, '_> {
         let extra_specials = self.extra_specials;
         let mut i = self.i;
         let (tok, next) = scan_token(s, extra_specials, &mut i)?;
+        // `scan_token` leaves `i` at the start of the token it returns.
+        self.start = i;
         self.i = next;
         Some(tok)
     }
@@ -476,8 +470,31 @@ fn mailbox<'s>(toks: &[Tok<'s>]) -> Option<RawAddr<'s>> {
 /// Parses an address list (From, To, Cc, ...) from a raw header value, keeping names
 /// as they are written (encoded words are not decoded, quoted strings are unquoted).
 pub(crate) fn parse_address_list(value: &[u8]) -> Vec<RawAddr<'_>> {
-    let toks = tokenize(value, b"");
     let mut out = Vec::new();
+    for_each_address(value, &mut TokenBuf::default(), |a| out.push(a));
+    out
+}
+
+/// A token buffer that [`for_each_address`] reuses across header fields of one
+/// message, so that a view allocates it once.
+#[derive(Default)]
+pub(crate) struct TokenBuf<'s>(Vec<Tok<'s>>);
+
+/// [`parse_address_list`], handing each entry to `f` instead of collecting them.
+pub(crate) fn for_each_address<'s>(
+    value: &'s [u8],
+    buf: &mut TokenBuf<'s>,
+    mut f: impl FnMut(RawAddr<'s>),
+) {
+    let toks = &mut buf.0;
+    toks.clear();
+    toks.extend(Tokens {
+        s: value,
+        i: 0,
+        extra_specials: b"",
+        start: 0,
+    });
+    let toks = &toks[..];
     let mut in_group = false;
     let mut in_angle = false;
     let mut item_start = 0;
@@ -489,55 +506,257 @@ pub(crate) fn parse_address_list(value: &[u8]) -> Vec<RawAddr<'_>> {
             Some(Tok::Special(b'>')) => in_angle = false,
             Some(Tok::Special(b':')) if !in_angle && !in_group => {
                 let name = phrase(toks.get(item_start..i).unwrap_or_default()).unwrap_or_default();
-                out.push(RawAddr::GroupStart(name));
+                f(RawAddr::GroupStart(name));
                 in_group = true;
                 item_start = i + 1;
             }
             Some(Tok::Special(b',')) if !in_angle => {
                 if let Some(m) = mailbox(toks.get(item_start..i).unwrap_or_default()) {
-                    out.push(m);
+                    f(m);
                 }
                 item_start = i + 1;
             }
             Some(Tok::Special(b';')) if !in_angle && in_group => {
                 if let Some(m) = mailbox(toks.get(item_start..i).unwrap_or_default()) {
-                    out.push(m);
+                    f(m);
                 }
-                out.push(RawAddr::GroupEnd);
+                f(RawAddr::GroupEnd);
                 in_group = false;
                 item_start = i + 1;
             }
             None => {
                 if let Some(m) = mailbox(toks.get(item_start..).unwrap_or_default()) {
-                    out.push(m);
+                    f(m);
                 }
                 if in_group {
-                    out.push(RawAddr::GroupEnd);
+                    f(RawAddr::GroupEnd);
                 }
             }
             _ => {}
         }
         i += 1;
     }
-    out
+}
+
+/// A string of a parsed parameter list: a span of the message bytes (valid UTF-8,
+/// already in the form wanted: unquoted, names lowercase), a static string, or an
+/// owned copy when the written form differs (escapes, folding, upper case, RFC 2231
+/// sections, invalid UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PStr {
+    /// `raw[start..end]` of the message.
+    Span(usize, usize),
+    /// A constant (defaults).
+    Static(&'static str),
+    /// A copy.
+    Owned(Box<str>),
+}
+
+impl PStr {
+    /// The string, given the message bytes the spans point into.
+    pub(crate) fn as_str<'a>(&'a self, raw: &'a [u8]) -> &'a str {
+        match self {
+            // Spans are made only over valid UTF-8 (see `Acc::finish`).
+            PStr::Span(a, b) => raw
+                .get(*a..*b)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or_default(),
+            PStr::Static(v) => v,
+            PStr::Owned(v) => v,
+        }
+    }
+
+    /// The bytes, given the message bytes the spans point into (no UTF-8 check).
+    pub(crate) fn bytes<'a>(&'a self, raw: &'a [u8]) -> &'a [u8] {
+        match self {
+            PStr::Span(a, b) => raw.get(*a..*b).unwrap_or_default(),
+            PStr::Static(v) => v.as_bytes(),
+            PStr::Owned(v) => v.as_bytes(),
+        }
+    }
+}
+
+/// Collects the bytes of a value from tokens: a span while they are adjacent in the
+/// input, a copy from the first gap on.
+struct Acc {
+    start: usize,
+    end: usize,
+    empty: bool,
+    owned: Option<Vec<u8>>,
+}
+
+impl Acc {
+    fn new() -> Self {
+        Acc {
+            start: 0,
+            end: 0,
+            empty: true,
+            owned: None,
+        }
+    }
+
+    /// Appends `b`, which is `value[at..at + b.len()]` when `at` is given.
+    fn push(&mut self, value: &[u8], b: &[u8], at: Option<usize>) {
+        if let Some(v) = &mut self.owned {
+            v.extend_from_slice(b);
+            return;
+        }
+        match at {
+            Some(p) if self.empty => {
+                (self.start, self.end, self.empty) = (p, p + b.len(), false);
+            }
+            Some(p) if p == self.end => self.end += b.len(),
+            _ => {
+                let mut v = value.get(self.start..self.end).unwrap_or_default().to_vec();
+                v.extend_from_slice(b);
+                self.owned = Some(v);
+            }
+        }
+    }
+
+    /// The collected string; `base` is where `value` starts in the message.
+    fn finish(self, value: &[u8], base: usize, lower: bool) -> PStr {
+        let bytes = match self.owned {
+            Some(v) => v,
+            None => {
+                let span = value.get(self.start..self.end).unwrap_or_default();
+                let utf8 = span.is_ascii() || std::str::from_utf8(span).is_ok();
+                if utf8 && !(lower && span.iter().any(u8::is_ascii_uppercase)) {
+                    return PStr::Span(base + self.start, base + self.end);
+                }
+                span.to_vec()
+            }
+        };
+        let mut s = string_of(bytes);
+        if lower {
+            s.make_ascii_lowercase();
+        }
+        PStr::Owned(s.into_boxed_str())
+    }
+}
+
+/// Where the content of a quoted-string token starting at `at` is in the input:
+/// right after the quote, unless it had to be copied (escapes, line breaks).
+#[allow(clippy::ptr_arg)] // whether the Cow borrows is what this looks at
+fn quoted_at(q: &Cow<'_, [u8]>, at: usize) -> Option<usize> {
+    match q {
+        Cow::Borrowed(_) => Some(at + 1),
+        Cow::Owned(_) => None,
+    }
 }
 
 /// A parsed `Content-Type` or `Content-Disposition` value, raw: the main value and
 /// the parameters with RFC 2231 continuations merged (Dovecot's form: a name ending
-/// in `*` marks a value still in `charset'lang'%XX` form).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// in `*` marks a value still in `charset'lang'%XX` form). Strings point into the
+/// message where they can.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawParams {
     /// The value before the first `;`, lowercased (for Content-Type: `type/subtype`).
-    pub(crate) value: String,
+    pub(crate) value: PStr,
     /// Parameters: lowercase name, raw value (quotes removed).
-    pub(crate) params: Vec<(String, String)>,
+    pub(crate) params: Vec<(PStr, PStr)>,
 }
 
-pub(crate) fn parse_params(value: &[u8]) -> RawParams {
+/// Parses the `Content-Type` or `Content-Disposition` value `raw[range]`; spans in
+/// the result are positions in `raw`.
+pub(crate) fn parse_params(raw: &[u8], range: Range<usize>) -> RawParams {
+    let base = range.start;
+    let value = raw.get(range).unwrap_or_default();
+    let mut toks = Tokens {
+        s: value,
+        i: 0,
+        extra_specials: PARAM_SPECIALS,
+        start: 0,
+    };
+    let mut next = || {
+        loop {
+            let t = toks.next()?;
+            if !matches!(t, Tok::Comment(_)) {
+                return Some((t, toks.start));
+            }
+        }
+    };
+    let mut cur = next();
+    let mut main = Acc::new();
+    while let Some((t, at)) = &cur {
+        match t {
+            Tok::Special(b';') => break,
+            Tok::Atom(a) => main.push(value, a, Some(*at)),
+            Tok::Quoted(q) => main.push(value, q, quoted_at(q, *at)),
+            Tok::Special(c) => main.push(value, std::slice::from_ref(c), Some(*at)),
+            _ => {}
+        }
+        cur = next();
+    }
+    let main = main.finish(value, base, true);
+    let mut params = Vec::new();
+    loop {
+        // Skip to after the next ';'.
+        match &cur {
+            Some((Tok::Special(b';'), _)) => cur = next(),
+            Some(_) => {
+                cur = next();
+                continue;
+            }
+            None => break,
+        }
+        let Some((Tok::Atom(name), name_at)) = &cur else {
+            continue;
+        };
+        let (name, name_at) = (*name, *name_at);
+        cur = next();
+        if !matches!(cur, Some((Tok::Special(b'='), _))) {
+            continue;
+        }
+        cur = next();
+        let mut val = Acc::new();
+        while let Some((t, at)) = &cur {
+            match t {
+                Tok::Special(b';') => break,
+                Tok::Atom(a) | Tok::Literal(a) => val.push(value, a, Some(*at)),
+                Tok::Quoted(q) => val.push(value, q, quoted_at(q, *at)),
+                Tok::Special(c) => val.push(value, std::slice::from_ref(c), Some(*at)),
+                Tok::Comment(_) => {}
+            }
+            cur = next();
+        }
+        // An RFC 2231 section (`name*0`, `name*1*`): merging needs copies; take the
+        // general path for the whole value.
+        let stem = name.strip_suffix(b"*").unwrap_or(name);
+        if let Some(star) = stem.iter().rposition(|&b| b == b'*')
+            && let Some(n) = stem.get(star + 1..)
+            && !n.is_empty()
+            && n.iter().all(u8::is_ascii_digit)
+        {
+            return parse_params_owned(value);
+        }
+        let mut n = Acc::new();
+        n.push(value, name, Some(name_at));
+        params.push((n.finish(value, base, true), val.finish(value, base, false)));
+    }
+    RawParams {
+        value: main,
+        params,
+    }
+}
+
+/// [`parse_params`] for values with RFC 2231 sections: every string is a copy.
+fn parse_params_owned(value: &[u8]) -> RawParams {
+    let (main, params) = parse_params_strings(value);
+    let own = |s: String| PStr::Owned(s.into_boxed_str());
+    RawParams {
+        value: own(main),
+        params: params.into_iter().map(|(k, v)| (own(k), own(v))).collect(),
+    }
+}
+
+/// The main value (lowercase) and the parameters, as owned strings.
+fn parse_params_strings(value: &[u8]) -> (String, Vec<(String, String)>) {
     let mut it = Tokens {
         s: value,
         i: 0,
         extra_specials: PARAM_SPECIALS,
+        start: 0,
     }
     .filter(|t| !matches!(t, Tok::Comment(_)))
     .peekable();
@@ -611,10 +830,7 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
             })
             .collect();
         main.make_ascii_lowercase();
-        return RawParams {
-            value: string_of(main),
-            params,
-        };
+        return (string_of(main), params);
     }
     let mut params: Vec<(String, String)> = Vec::new();
     let mut done: Vec<String> = Vec::new();
@@ -661,10 +877,7 @@ pub(crate) fn parse_params(value: &[u8]) -> RawParams {
         };
         params.push((key, String::from_utf8_lossy(&merged).into_owned()));
     }
-    RawParams {
-        value: String::from_utf8_lossy(&main).to_ascii_lowercase(),
-        params,
-    }
+    (String::from_utf8_lossy(&main).to_ascii_lowercase(), params)
 }
 
 /// `bytes` as a String, without a copy when they are UTF-8 (lossy otherwise).
@@ -696,12 +909,10 @@ mod tests {
     #[test]
     fn header_split_folded_and_blank_line() {
         let raw = b"Subject: a\r\n b\r\nTo: x@y\r\n\r\nbody";
-        let h = split_header(raw, 0, raw.len(), 100);
-        assert_eq!(h.fields.len(), 2);
-        assert_eq!(
-            &raw[h.fields[0].value_start..h.fields[0].value_end],
-            b" a\r\n b"
-        );
+        let mut f = Vec::new();
+        let h = split_header(raw, 0, raw.len(), 100, &mut f);
+        assert_eq!(h.fields, 0..2);
+        assert_eq!(&raw[f[0].value_start..f[0].value_end], b" a\r\n b");
         assert_eq!(&raw[h.body_start..], b"body");
         assert!(h.has_blank_line);
     }
@@ -709,8 +920,15 @@ mod tests {
     #[test]
     fn header_without_blank_line() {
         let raw = b"Subject: a\nnot a header\nmore";
-        let h = split_header(raw, 0, raw.len(), 100);
-        assert_eq!(h.fields.len(), 1);
+        let mut f = vec![FieldPos {
+            start: 0,
+            name_end: 0,
+            value_start: 0,
+            value_end: 0,
+            end: 0,
+        }];
+        let h = split_header(raw, 0, raw.len(), 100, &mut f);
+        assert_eq!(h.fields, 1..2);
         assert_eq!(&raw[h.body_start..], b"not a header\nmore");
         assert!(!h.has_blank_line);
     }
@@ -737,18 +955,64 @@ mod tests {
 
     #[test]
     fn params_rfc2231_merge() {
-        let p = parse_params(
-            b" attachment; filename*0*=utf-8''%E2%82; filename*1*=%AC.txt; size=\"3\"",
+        let v = b" attachment; filename*0*=utf-8''%E2%82; filename*1*=%AC.txt; size=\"3\"";
+        let p = resolved(v);
+        assert_eq!(p.0, "attachment");
+        assert_eq!(p.1[0], ("filename*".into(), "utf-8''%E2%82%AC.txt".into()));
+        assert_eq!(p.1[1], ("size".into(), "3".into()));
+        let v = b"text/plain; charset=\"utf-8\" (c); format=flowed";
+        let p = resolved(v);
+        assert_eq!(p.0, "text/plain");
+        assert_eq!(p.1.len(), 2);
+        // The common forms point into the input instead of copying.
+        let r = parse_params(v, 0..v.len());
+        assert!(matches!(r.value, PStr::Span(0, 10)));
+        assert!(
+            r.params
+                .iter()
+                .all(|(k, v)| matches!((k, v), (PStr::Span(..), PStr::Span(..))))
         );
-        assert_eq!(p.value, "attachment");
+        // Upper case, escapes and folding inside a value are copied.
+        let v = b"Text/Plain; Name=\"a\\\"b\"; x=a\r\n b; y=(c)z";
+        let r = parse_params(v, 0..v.len());
+        assert!(matches!(r.value, PStr::Owned(_)));
         assert_eq!(
-            p.params[0],
-            ("filename*".into(), "utf-8''%E2%82%AC.txt".into())
+            resolved(v),
+            (
+                "text/plain".into(),
+                vec![
+                    ("name".into(), "a\"b".into()),
+                    ("x".into(), "ab".into()),
+                    ("y".into(), "z".into())
+                ]
+            )
         );
-        assert_eq!(p.params[1], ("size".into(), "3".into()));
-        let p = parse_params(b"text/plain; charset=\"utf-8\" (c); format=flowed");
-        assert_eq!(p.value, "text/plain");
-        assert_eq!(p.params.len(), 2);
+    }
+
+    /// parse_params with its strings resolved.
+    fn resolved(v: &[u8]) -> (String, Vec<(String, String)>) {
+        // A prefix, so that spans are checked to be positions in the whole input.
+        let mut raw = b"X-Pad: ".to_vec();
+        raw.extend_from_slice(v);
+        let r = parse_params(&raw, 7..raw.len());
+        (
+            r.value.as_str(&raw).to_string(),
+            r.params
+                .iter()
+                .map(|(k, v)| (k.as_str(&raw).to_string(), v.as_str(&raw).to_string()))
+                .collect(),
+        )
+    }
+
+    proptest::proptest! {
+        /// The span-based parser gives exactly what the copying one gives.
+        #[test]
+        fn params_spans_match_copies(
+            v in proptest::collection::vec(
+                proptest::sample::select(b" \t\r\n;=/\"\\()*0aBz\xc3\xa4".to_vec()), 0..40)
+        ) {
+            proptest::prop_assert_eq!(resolved(&v), parse_params_strings(&v));
+        }
     }
 
     /// The definition: remove every CR and LF, then trim spaces and tabs.

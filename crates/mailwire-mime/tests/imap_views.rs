@@ -115,8 +115,8 @@ fn bodystructure_nested() {
     let bs = m.body_structure(&BodyStructureOptions::default());
     assert_eq!((bs.media_type, bs.media_subtype), ("multipart", "mixed"));
     assert_eq!(
-        bs.params,
-        vec![("boundary".to_string(), "outer".to_string())]
+        bs.params.iter().collect::<Vec<_>>(),
+        [("boundary", "outer")]
     );
     let top = parts(&bs);
     assert_eq!(top.len(), 2);
@@ -127,10 +127,7 @@ fn bodystructure_nested() {
     assert_eq!((fields.size, *lines), (10, 0)); // "plain body", its CRLF is the boundary's
     assert_eq!(fields.encoding.as_ref(), b"7bit");
     let rel = parts(&alt[1]);
-    assert_eq!(
-        alt[1].params[1],
-        ("type".to_string(), "text/html".to_string())
-    );
+    assert_eq!(alt[1].params.iter().nth(1), Some(("type", "text/html")));
     let BodyKind::Basic(img) = &rel[1].kind else {
         panic!()
     };
@@ -147,7 +144,7 @@ fn bodystructure_nested() {
     assert_eq!(bin.description.as_deref(), Some(&b"some data"[..]));
     let ext = &top[1].extension;
     assert_eq!(
-        ext.disposition.as_ref().unwrap().params,
+        ext.disposition.as_ref().unwrap().params.to_vec(),
         vec![("filename".to_string(), "data.bin".to_string())]
     );
     assert_eq!(ext.language, vec![&b"en"[..], &b"de"[..]]);
@@ -282,10 +279,7 @@ fn rfc2231_parameters_raw_and_decoded() {
     let pdf = m.root().children().next().unwrap();
     assert_eq!(
         pdf.raw_params(),
-        &[(
-            "name*".to_string(),
-            "utf-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf".to_string()
-        )]
+        mailwire_mime::Params::from_pairs([("name*", "utf-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf")])
     );
     assert_eq!(pdf.param("name").as_deref(), Some("日本語.pdf"));
     assert_eq!(pdf.filename().as_deref(), Some("Résumé long name.pdf"));
