@@ -107,6 +107,11 @@ pub(crate) struct MailServer {
     pub(crate) pop3s: SocketAddr,
     pub(crate) data: TempDir,
     pub(crate) log: PathBuf,
+    /// The `--domain` and the extra arguments it was started with, for [`restart`](Self::restart).
+    domain: String,
+    extra: Vec<String>,
+    /// How many processes have been started on this data dir (each logs to its own file).
+    generation: u32,
 }
 
 impl MailServer {
@@ -118,65 +123,36 @@ impl MailServer {
 
     /// [`start`](Self::start) with another mail domain.
     pub(crate) fn start_for(domain: &str, extra: &[&str]) -> MailServer {
+        MailServer::start_with(domain, extra, &[])
+    }
+
+    /// [`start_for`](Self::start_for) with environment variables for the process (for
+    /// example `MAILWIRE_FAILPOINT`).
+    pub(crate) fn start_with(domain: &str, extra: &[&str], env: &[(&str, &str)]) -> MailServer {
+        MailServer::launch(domain, None, extra, env)
+    }
+
+    /// [`start_for`](Self::start_for) with the SMTP listener on `smtp` (a port another
+    /// server was told about before this one runs).
+    pub(crate) fn start_on(domain: &str, smtp: SocketAddr, extra: &[&str]) -> MailServer {
+        MailServer::launch(domain, Some(smtp), extra, &[])
+    }
+
+    /// The general start: SMTP on `smtp` (or a free port), the other listeners on free
+    /// ports, users `alice:secret` and `bob:secret` on `domain`, `extra` arguments, `env`.
+    pub(crate) fn launch(
+        domain: &str,
+        smtp: Option<SocketAddr>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> MailServer {
         let data = TempDir::new("server");
         let log = data.path().join("server.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        // Port 0: the server picks free ports and logs them, so that tests running at
-        // once never race for a port.
-        let mut args: Vec<String> = vec![
-            "--data".into(),
-            data.path().join("mail").display().to_string(),
-            "--smtp".into(),
-            "127.0.0.1:0".into(),
-            "--smtps".into(),
-            "127.0.0.1:0".into(),
-            "--pop3".into(),
-            "127.0.0.1:0".into(),
-            "--pop3s".into(),
-            "127.0.0.1:0".into(),
-            "--domain".into(),
-            domain.into(),
-            "--user".into(),
-            "alice:secret".into(),
-            "--user".into(),
-            "bob:secret".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut child = Command::new(example_bin("mail-server"))
-            .args(&args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("start mail-server");
-        let start = Instant::now();
-        let (smtp, smtps, pop3, pop3s) = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let find = |label: &str| -> Option<SocketAddr> {
-                let at = text.find(label)? + label.len();
-                text[at..].split_whitespace().next()?.parse().ok()
-            };
-            if let (Some(smtp), Some(smtps), Some(pop3), Some(pop3s)) = (
-                find("SMTP listening on "),
-                find("SMTPS listening on "),
-                find("POP3 listening on "),
-                find("POP3S listening on "),
-            ) {
-                break (smtp, smtps, pop3, pop3s);
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("mail-server exited with {status}:\n{text}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "mail-server did not start:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        wait_for_port(smtp, Duration::from_secs(20));
-        wait_for_port(smtps, Duration::from_secs(20));
-        wait_for_port(pop3, Duration::from_secs(20));
-        wait_for_port(pop3s, Duration::from_secs(20));
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let addrs = [smtp.unwrap_or(any), any, any, any];
+        let (child, [smtp, smtps, pop3, pop3s]) =
+            spawn_server(data.path(), &log, domain, addrs, &extra, env);
         MailServer {
             child,
             smtp,
@@ -185,6 +161,130 @@ impl MailServer {
             pop3s,
             data,
             log,
+            domain: domain.to_owned(),
+            extra,
+            generation: 1,
+        }
+    }
+
+    /// Starts the process again on this server's data dir, listeners, domain and extra
+    /// arguments, with `env`, logging to a new file (`server.1.log`, `server.2.log`, ...).
+    fn respawn(&mut self, env: &[(&str, &str)]) {
+        self.log = self
+            .data
+            .path()
+            .join(format!("server.{}.log", self.generation));
+        self.generation += 1;
+        let addrs = [self.smtp, self.smtps, self.pop3, self.pop3s];
+        let (child, [smtp, smtps, pop3, pop3s]) = spawn_server(
+            self.data.path(),
+            &self.log,
+            &self.domain,
+            addrs,
+            &self.extra,
+            env,
+        );
+        self.child = child;
+        self.smtp = smtp;
+        self.smtps = smtps;
+        self.pop3 = pop3;
+        self.pop3s = pop3s;
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and reaps it; the data dir
+    /// stays, for [`restart`](Self::restart).
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the process if it still runs, then starts it again on the same data dir,
+    /// ports, domain and arguments, with `env`, and waits until it listens.
+    pub(crate) fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        self.respawn(env);
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, if it did.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The data directory given as `--data` (the Maildirs, and `queue/`).
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.data.path().join("mail")
+    }
+
+    /// Runs `mail-server queue ARGS... --data DIR` on this server's data dir (e.g.
+    /// `&["list"]`, `&["flush"]`); panics with its output unless it exits 0; returns stdout.
+    pub(crate) fn queue(&self, args: &[&str]) -> String {
+        let output = Command::new(example_bin("mail-server"))
+            .arg("queue")
+            .args(args)
+            .arg("--data")
+            .arg(self.data_dir())
+            .env("RUST_LOG", "warn")
+            .env_remove("MAILWIRE_FAILPOINT")
+            .output()
+            .expect("run mail-server queue");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "mail-server queue {args:?} failed: {}\nstdout: {stdout}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// Every log of this data dir so far (earlier processes first).
+    pub(crate) fn all_logs(&self) -> String {
+        let mut text = String::new();
+        for generation in 0..self.generation {
+            let path = if generation == 0 {
+                self.data.path().join("server.log")
+            } else {
+                self.data.path().join(format!("server.{generation}.log"))
+            };
+            text.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+        }
+        text
+    }
+
+    /// Waits up to `timeout` until the current process's log has `count` lines containing
+    /// every one of `words`; returns those lines (fewer if they did not come).
+    pub(crate) fn wait_for_log(
+        &self,
+        words: &[&str],
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let lines: Vec<String> = self
+                .log_text()
+                .lines()
+                .filter(|l| words.iter().all(|w| l.contains(w)))
+                .map(str::to_owned)
+                .collect();
+            if lines.len() >= count || start.elapsed() > timeout {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -220,6 +320,82 @@ impl Drop for MailServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `mail-server` on `data` (`--data DATA/mail`) with the listeners `addrs` (SMTP,
+/// SMTPS, POP3, POP3S; port 0 = a free one), users `alice:secret` and `bob:secret` on
+/// `domain`, `extra` arguments and `env`, logging to `log`; waits until it listens and
+/// returns the process and the listeners' actual addresses.
+fn spawn_server(
+    data: &Path,
+    log: &Path,
+    domain: &str,
+    addrs: [SocketAddr; 4],
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> (Child, [SocketAddr; 4]) {
+    let log_file = std::fs::File::create(log).expect("log file");
+    // Port 0: the server picks free ports and logs them, so that tests running at
+    // once never race for a port.
+    let mut args: Vec<String> = vec![
+        "--data".into(),
+        data.join("mail").display().to_string(),
+        "--smtp".into(),
+        addrs[0].to_string(),
+        "--smtps".into(),
+        addrs[1].to_string(),
+        "--pop3".into(),
+        addrs[2].to_string(),
+        "--pop3s".into(),
+        addrs[3].to_string(),
+        "--domain".into(),
+        domain.to_owned(),
+        "--user".into(),
+        "alice:secret".into(),
+        "--user".into(),
+        "bob:secret".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    let mut command = Command::new(example_bin("mail-server"));
+    command
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .env_remove("MAILWIRE_FAILPOINT")
+        .stdout(Stdio::null())
+        .stderr(log_file);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start mail-server");
+    let start = Instant::now();
+    let (smtp, smtps, pop3, pop3s) = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let find = |label: &str| -> Option<SocketAddr> {
+            let at = text.find(label)? + label.len();
+            text[at..].split_whitespace().next()?.parse().ok()
+        };
+        if let (Some(smtp), Some(smtps), Some(pop3), Some(pop3s)) = (
+            find("SMTP listening on "),
+            find("SMTPS listening on "),
+            find("POP3 listening on "),
+            find("POP3S listening on "),
+        ) {
+            break (smtp, smtps, pop3, pop3s);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mail-server exited with {status}:\n{text}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "mail-server did not start:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    wait_for_port(smtp, Duration::from_secs(20));
+    wait_for_port(smtps, Duration::from_secs(20));
+    wait_for_port(pop3, Duration::from_secs(20));
+    wait_for_port(pop3s, Duration::from_secs(20));
+    (child, [smtp, smtps, pop3, pop3s])
 }
 
 /// The files of a directory, sorted by name.
