@@ -12,9 +12,32 @@
 //!
 //! A message answered with `250` is on disk, fsynced, before the `250` is sent. Ctrl-C
 //! stops accepting connections and lets open sessions finish.
+//!
+//! ## Relaying
+//!
+//! Mail for other domains is accepted from authenticated clients and from `--relay-net`
+//! networks, kept in a durable queue under `DATA/queue/`, and delivered by SMTP: through
+//! `--route DOMAIN=HOST:PORT` (`*` for every domain: a smart host), or to the domain's MX
+//! hosts. Failures are retried with back-off (`--retry-initial`, `--retry-max`) until
+//! `--queue-lifetime`; permanent ones, and expiry, send the sender an RFC 3464 DSN.
+//! Outbound STARTTLS is opportunistic (`--require-tls` makes it mandatory) and **never
+//! verifies certificates** (RFC 7435 opportunistic security, as MTAs do). See the
+//! `relay` module.
+//!
+//! ```text
+//! mail-server queue list [--data DIR]    the pending messages and recipients
+//! mail-server queue flush [--data DIR]   every pending recipient due now (a running
+//!                                        server notices within a second)
+//! ```
+//!
+//! **Test hook**: the environment variable `MAILWIRE_FAILPOINT` (read once at start)
+//! makes the process abort at a named point, as a crash would: `queue-before-commit`,
+//! `queue-after-commit`, `deliver-after-remote-250`, `deliver-after-bookkeeping`. Never
+//! set it in production.
 
 mod pop3;
 mod received;
+mod relay;
 mod smtp;
 
 use std::collections::HashMap;
@@ -38,11 +61,15 @@ use tracing::{error, info, warn};
 #[derive(Parser, Debug)]
 #[command(
     name = "mail-server",
-    about = "Takes mail by SMTP and keeps it in a Maildir per user"
+    about = "Takes mail by SMTP, keeps it in a Maildir per user, relays the rest"
 )]
 struct Args {
-    /// The data directory: one Maildir++ per user, DATA/<user>/.
-    #[arg(long, value_name = "DIR", default_value = "./mail-data")]
+    /// Without a subcommand the server runs.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The data directory: one Maildir++ per user, DATA/<user>/, and the outbound queue,
+    /// DATA/queue/.
+    #[arg(long, value_name = "DIR", default_value = "./mail-data", global = true)]
     data: PathBuf,
     /// The SMTP listener (STARTTLS offered).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
@@ -100,6 +127,58 @@ struct Args {
     /// Accept messages and throw them away instead of storing them (for benchmarks).
     #[arg(long)]
     discard: bool,
+    /// Relay mail for DOMAIN through HOST:PORT instead of its MX hosts (repeatable;
+    /// DOMAIN `*` is every other domain: a smart host).
+    #[arg(long = "route", value_name = "DOMAIN=HOST:PORT", value_parser = relay::route::Route::parse)]
+    routes: Vec<relay::route::Route>,
+    /// A client network allowed to relay without authenticating (repeatable, CIDR).
+    #[arg(long = "relay-net", value_name = "CIDR", value_parser = relay::Cidr::parse)]
+    relay_nets: Vec<relay::Cidr>,
+    /// Relay only over STARTTLS (certificates are not verified either way).
+    #[arg(long)]
+    require_tls: bool,
+    /// The first retry after a transient delivery failure; it doubles each time.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    retry_initial: Duration,
+    /// The longest wait between retries.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    retry_max: Duration,
+    /// How long a message may stay queued before it bounces.
+    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = parse_duration)]
+    queue_lifetime: Duration,
+    /// After how long in the queue a sender who asked (NOTIFY=DELAY) gets a delay notice.
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_duration)]
+    delay_warning: Duration,
+    /// The most outbound SMTP sessions at once.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_deliveries: usize,
+    /// The most outbound SMTP sessions at once to one destination.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    max_per_destination: usize,
+    /// How long an outbound connection may take.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    connect_timeout: Duration,
+}
+
+/// Subcommands.
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// The outbound queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+}
+
+/// What to do with the queue.
+#[derive(clap::Subcommand, Debug)]
+enum QueueAction {
+    /// Lists the pending messages: id, arrival, sender, and per pending recipient its
+    /// attempts, next attempt and last error.
+    List,
+    /// Makes every pending recipient due now (a running server notices within a second;
+    /// otherwise the next start delivers at once).
+    Flush,
 }
 
 /// Parses `300`, `300s`, `5m`, `2h`, `1d`.
@@ -128,6 +207,8 @@ pub(crate) struct App {
     pub(crate) domain: String,
     pub(crate) hostname: String,
     pub(crate) discard: bool,
+    /// The outbound queue and its settings.
+    pub(crate) relay: Arc<relay::Relay>,
 }
 
 impl App {
@@ -152,6 +233,17 @@ impl App {
 
 fn main() {
     let args = Args::parse();
+    if let Some(Command::Queue { action }) = &args.command {
+        let result = match action {
+            QueueAction::List => relay::print_queue(&args.data),
+            QueueAction::Flush => relay::flush_queue(&args.data),
+        };
+        if let Err(e) = result {
+            eprintln!("mail-server queue: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -160,6 +252,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    relay::init_failpoint();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -183,6 +276,12 @@ async fn run(args: Args) -> Result<(), String> {
             .split_once(':')
             .ok_or_else(|| format!("--user {spec:?}: write NAME:PASSWORD"))?;
         mailwire_maildir::validate_user_name(name).map_err(|e| format!("--user {name:?}: {e}"))?;
+        // DATA/queue/ holds the outbound queue, not a Maildir.
+        if name.eq_ignore_ascii_case("queue") {
+            return Err(format!(
+                "--user {name:?}: the name is reserved (DATA/queue/ is the outbound queue)"
+            ));
+        }
         users.insert(name.to_owned(), Secret::new(password.to_owned()));
     }
     let default_user = users.is_empty();
@@ -215,6 +314,26 @@ async fn run(args: Args) -> Result<(), String> {
         Err(e) => warn!("cleaning tmp/ failed: {e}"),
     }
     let tls = tls_config(&args, &hostname)?;
+    let queue = relay::queue::Queue::open(&args.data)
+        .map_err(|e| format!("cannot open the queue in {}: {e}", args.data.display()))?;
+    // Held for the life of the process: one server per queue.
+    let _queue_lock = queue
+        .lock()
+        .map_err(|e| format!("{}: {e}", queue.root().display()))?;
+    let relay_config = relay::RelayConfig {
+        routes: args.routes.clone(),
+        relay_nets: args.relay_nets.clone(),
+        require_tls: args.require_tls,
+        retry_initial: args.retry_initial.max(Duration::from_secs(1)),
+        retry_max: args.retry_max.max(args.retry_initial),
+        queue_lifetime: args.queue_lifetime,
+        delay_warning: args.delay_warning,
+        max_deliveries: args.max_deliveries.max(1),
+        max_per_destination: args.max_per_destination.max(1),
+        connect_timeout: args.connect_timeout.max(Duration::from_secs(1)),
+        idle_timeout: relay::deliver::DEFAULT_IDLE,
+    };
+    let relay = Arc::new(relay::Relay::new(queue, relay_config));
 
     let mut config = ServerConfig::new(ehlo_name);
     config.max_message_size = Some(args.max_message_size);
@@ -246,6 +365,7 @@ async fn run(args: Args) -> Result<(), String> {
         domain: args.domain.clone(),
         hostname,
         discard: args.discard,
+        relay,
     });
     if args.discard {
         warn!("--discard: messages are accepted and thrown away");
@@ -297,9 +417,21 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(addr) = args.pop3s {
         tasks.push(listen(addr, "POP3S", true, &tls, &options, pop3_service, &shutdown).await?);
     }
+    let smtp_addrs: Vec<SocketAddr> = [args.smtp].into_iter().chain(args.smtps).collect();
+    let myself = relay::route::Myself {
+        hostname: app.hostname.to_ascii_lowercase(),
+        listening: smtp_addrs,
+    };
+    let scheduler = tokio::spawn(relay::schedule::run(
+        app.clone(),
+        relay::route::HickoryResolver::new(),
+        myself,
+        shutdown.clone(),
+    ));
     for task in tasks {
         let _ = task.await;
     }
+    let _ = scheduler.await;
     info!("stopped");
     Ok(())
 }

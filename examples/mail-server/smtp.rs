@@ -1,4 +1,14 @@
-//! The SMTP side: recipients, authentication, and delivery into the Maildirs.
+//! The SMTP side: recipients, authentication, delivery into the Maildirs, and relaying.
+//!
+//! A recipient in our domain is a local user: the message goes into their Maildir. Any
+//! other recipient is relayed, if the client authenticated or connects from a
+//! `--relay-net` network (otherwise `554 5.7.1`): the message goes into the outbound
+//! queue ([`crate::relay::queue`]). A message with both kinds is written to both while it
+//! arrives; at its end the queue entry is made durable first, then the Maildir copies;
+//! if either fails, the other is undone and the client gets `451` (all or nothing). Only
+//! after both may the `250` go out. (A crash between the two leaves the queued copy
+//! without a `250`: the client sends again and the remote recipients may get the message
+//! twice, SMTP's usual at-least-once.)
 
 use std::io::Write;
 use std::sync::Arc;
@@ -8,12 +18,13 @@ use std::time::SystemTime;
 use mailwire_core::sasl::Credentials;
 use mailwire_maildir::{Delivery, Maildir};
 use mailwire_smtp::server::{AbortReason, HeloVerb, ServerConfig, ServerEvent, ServerSession};
-use mailwire_smtp::types::{ForwardPath, Host, Reply, ReversePath};
+use mailwire_smtp::types::{ForwardPath, Host, MailParameters, RcptParameters, Reply, ReversePath};
 use mailwire_tokio::{ConnectionInfo, DriveError, Handler, Service};
 use tracing::{info, warn};
 
 use crate::App;
 use crate::received::received_header;
+use crate::relay::queue::{Incoming, QueuedMessage, QueuedRecipient};
 
 /// Makes an SMTP session and its handler for each connection.
 pub(crate) struct SmtpService {
@@ -80,8 +91,15 @@ pub(crate) struct SmtpHandler {
     peer: String,
     /// Local users the current message goes to (deduplicated, in RCPT order).
     recipients: Vec<String>,
+    /// Remote recipients of the current message, to be queued (deduplicated, in order).
+    remote: Vec<QueuedRecipient>,
     from: String,
+    /// The sender as a queue envelope wants it (`None` for `<>`).
+    sender: Option<String>,
+    mail_params: MailParameters,
     delivery: Option<Delivery>,
+    /// The queued copy being written, when there are remote recipients.
+    queued: Option<Incoming>,
     /// Writing the message failed: it will be refused at its end.
     write_failed: bool,
     messages: u32,
@@ -95,20 +113,29 @@ impl SmtpHandler {
             app,
             peer: info.peer.ip().to_string(),
             recipients: Vec::new(),
+            remote: Vec::new(),
             from: String::new(),
+            sender: None,
+            mail_params: MailParameters::default(),
             delivery: None,
+            queued: None,
             write_failed: false,
             messages: 0,
         }
     }
 
-    fn rcpt(&mut self, session: &ServerSession, to: &ForwardPath) -> Result<String, Reply> {
+    fn rcpt(
+        &mut self,
+        session: &ServerSession,
+        to: &ForwardPath,
+        params: &RcptParameters,
+    ) -> Result<Rcpt, Reply> {
         let app = &self.app;
         let mailbox = match to {
             ForwardPath::Postmaster => {
                 return app
                     .postmaster()
-                    .map(str::to_owned)
+                    .map(|user| Rcpt::Local(user.to_owned()))
                     .ok_or_else(Reply::no_such_user);
             }
             ForwardPath::Mailbox(mailbox) => mailbox,
@@ -118,18 +145,22 @@ impl SmtpHandler {
             _ => false,
         };
         if !local {
-            return Err(if session.authenticated_user().is_some() {
-                reply(
-                    554,
-                    (5, 7, 1),
-                    "Relaying to other domains is not supported by this server yet",
-                )
-            } else {
-                reply(554, (5, 7, 1), "Relay access denied")
-            });
+            let allowed = session.authenticated_user().is_some()
+                || self.peer.parse().is_ok_and(|ip| app.relay.may_relay(ip));
+            if !allowed || app.discard {
+                return Err(reply(554, (5, 7, 1), "Relay access denied"));
+            }
+            return Ok(Rcpt::Remote(QueuedRecipient::new(
+                mailbox.to_string(),
+                params.notify,
+                params
+                    .orcpt
+                    .as_ref()
+                    .map(|o| (o.addr_type().to_owned(), o.address().to_owned())),
+            )));
         }
         match app.user(mailbox.local_part.as_str()) {
-            Some(user) => Ok(user.to_owned()),
+            Some(user) => Ok(Rcpt::Local(user.to_owned())),
             None => Err(reply(550, (5, 1, 1), "No such user here")),
         }
     }
@@ -159,13 +190,9 @@ impl SmtpHandler {
         if self.app.discard {
             return Ok(());
         }
-        let first = self
-            .recipients
-            .first()
-            .ok_or_else(|| String::from("no recipients"))?;
-        let inbox = self.app.store.inbox(first).map_err(|e| e.to_string())?;
-        let mut delivery =
-            tokio::task::block_in_place(|| inbox.begin_delivery()).map_err(|e| e.to_string())?;
+        if self.recipients.is_empty() && self.remote.is_empty() {
+            return Err(String::from("no recipients"));
+        }
         let protocol = match (
             session.helo_verb(),
             session.is_tls(),
@@ -182,7 +209,11 @@ impl SmtpHandler {
             .map(ToString::to_string)
             .unwrap_or_else(|| String::from("unknown"));
         let id = format!("{:X}", MESSAGE_IDS.fetch_add(1, Ordering::Relaxed));
-        let single = (self.recipients.len() == 1).then(|| format!("{first}@{}", self.app.domain));
+        let single = match (&self.recipients[..], &self.remote[..]) {
+            ([user], []) => Some(format!("{user}@{}", self.app.domain)),
+            ([], [remote]) => Some(remote.address.clone()),
+            _ => None,
+        };
         let header = received_header(
             &helo,
             &self.peer,
@@ -192,21 +223,66 @@ impl SmtpHandler {
             single.as_deref(),
             SystemTime::now(),
         );
-        delivery
-            .write_all(header.as_bytes())
-            .map_err(|e| e.to_string())?;
-        self.delivery = Some(delivery);
+        if let Some(first) = self.recipients.first() {
+            let inbox = self.app.store.inbox(first).map_err(|e| e.to_string())?;
+            let mut delivery = tokio::task::block_in_place(|| inbox.begin_delivery())
+                .map_err(|e| e.to_string())?;
+            delivery
+                .write_all(header.as_bytes())
+                .map_err(|e| e.to_string())?;
+            self.delivery = Some(delivery);
+        }
+        if !self.remote.is_empty() {
+            let mut queued = tokio::task::block_in_place(|| self.app.relay.queue.begin())
+                .map_err(|e| e.to_string())?;
+            queued.write(header.as_bytes()).map_err(|e| e.to_string())?;
+            self.queued = Some(queued);
+        }
         Ok(())
     }
 
     fn write(&mut self, chunk: &[u8]) {
-        if let Some(delivery) = self.delivery.as_mut()
-            && !self.write_failed
-            && let Err(e) = tokio::task::block_in_place(|| delivery.write_all(chunk))
-        {
+        if self.write_failed {
+            return;
+        }
+        let result = tokio::task::block_in_place(|| {
+            if let Some(delivery) = self.delivery.as_mut() {
+                delivery.write_all(chunk)?;
+            }
+            if let Some(queued) = self.queued.as_mut() {
+                queued.write(chunk)?;
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        if let Err(e) = result {
             warn!(peer = %self.peer, "writing a message failed: {e}");
             self.write_failed = true;
         }
+    }
+
+    /// Makes the queued copy durable (before the Maildir copies, see the module doc).
+    fn commit_queue(&mut self) -> Result<Option<QueuedMessage>, String> {
+        let Some(queued) = self.queued.take() else {
+            return Ok(None);
+        };
+        let mut envelope =
+            QueuedMessage::new(queued.id.clone(), self.sender.clone(), SystemTime::now());
+        envelope.ret = self.mail_params.ret;
+        envelope.envid = self
+            .mail_params
+            .envid
+            .as_ref()
+            .map(|e| e.as_str().to_owned());
+        envelope.body = self.mail_params.body;
+        envelope.smtputf8 = self.mail_params.smtputf8;
+        envelope.recipients = self.remote.clone();
+        tokio::task::block_in_place(|| {
+            self.app.relay.queue.commit(queued, &envelope, || {
+                crate::relay::failpoint("queue-before-commit");
+            })
+        })
+        .map_err(|e| format!("queuing failed: {e}"))?;
+        Ok(Some(envelope))
     }
 
     /// Makes the message durable in every recipient's Maildir; `Ok` names it.
@@ -214,14 +290,54 @@ impl SmtpHandler {
         if self.app.discard {
             return Ok(String::from("discarded"));
         }
-        let delivery = self
-            .delivery
-            .take()
-            .ok_or_else(|| String::from("no message file"))?;
-        if self.write_failed {
-            let _ = delivery.abort();
+        if self.write_failed || (self.delivery.is_none() && self.queued.is_none()) {
+            self.drop_message();
             return Err(String::from("the message could not be written"));
         }
+        let queued = match self.commit_queue() {
+            Ok(queued) => queued,
+            Err(e) => {
+                self.drop_message();
+                return Err(e);
+            }
+        };
+        let Some(delivery) = self.delivery.take() else {
+            return Ok(self.queued_ok(queued));
+        };
+        let local = self.deliver_local(delivery);
+        match (local, queued) {
+            (Ok(name), queued) => {
+                if let Some(envelope) = queued {
+                    self.queued_ok(Some(envelope));
+                }
+                Ok(name)
+            }
+            (Err(e), Some(envelope)) => {
+                // All or nothing: the queued copy goes too.
+                if let Err(undo) =
+                    tokio::task::block_in_place(|| self.app.relay.queue.remove(&envelope.id))
+                {
+                    warn!(id = %envelope.id, "cannot remove the queued copy: {undo}");
+                }
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// A queued message is durable: the test hook, then the scheduler hears of it.
+    fn queued_ok(&self, queued: Option<QueuedMessage>) -> String {
+        let Some(envelope) = queued else {
+            return String::new();
+        };
+        crate::relay::failpoint("queue-after-commit");
+        let id = envelope.id.clone();
+        self.app.relay.submit(envelope);
+        id
+    }
+
+    /// Commits the Maildir copy into every local recipient's INBOX.
+    fn deliver_local(&self, delivery: Delivery) -> Result<String, String> {
         let others: Vec<Maildir> = self
             .recipients
             .iter()
@@ -242,6 +358,13 @@ impl SmtpHandler {
         if let Some(delivery) = self.delivery.take() {
             let _ = tokio::task::block_in_place(|| delivery.abort());
         }
+        // Dropping an uncommitted queue entry removes its tmp file.
+        self.queued = None;
+    }
+
+    fn clear_envelope(&mut self) {
+        self.recipients.clear();
+        self.remote.clear();
     }
 }
 
@@ -261,18 +384,26 @@ impl Handler<ServerSession> for SmtpHandler {
                     session.reject(Reply::auth_failed())
                 }
             },
-            ServerEvent::Mail { from, .. } => {
-                self.from = match &from {
-                    ReversePath::Mailbox(mailbox) => mailbox.to_string(),
-                    _ => String::from("<>"),
+            ServerEvent::Mail { from, params } => {
+                self.sender = match &from {
+                    ReversePath::Mailbox(mailbox) => Some(mailbox.to_string()),
+                    _ => None,
                 };
-                self.recipients.clear();
+                self.from = self.sender.clone().unwrap_or_else(|| String::from("<>"));
+                self.mail_params = params;
+                self.clear_envelope();
                 session.accept()
             }
-            ServerEvent::Rcpt { to, .. } => match self.rcpt(session, &to) {
-                Ok(user) => {
+            ServerEvent::Rcpt { to, params } => match self.rcpt(session, &to, &params) {
+                Ok(Rcpt::Local(user)) => {
                     if !self.recipients.contains(&user) {
                         self.recipients.push(user);
+                    }
+                    session.accept()
+                }
+                Ok(Rcpt::Remote(remote)) => {
+                    if !self.remote.iter().any(|r| r.address == remote.address) {
+                        self.remote.push(remote);
                     }
                     session.accept()
                 }
@@ -292,19 +423,22 @@ impl Handler<ServerSession> for SmtpHandler {
             ServerEvent::DataEnd { .. } => match self.commit() {
                 Ok(id) => {
                     self.messages += 1;
+                    let remote: Vec<&str> =
+                        self.remote.iter().map(|r| r.address.as_str()).collect();
                     info!(
                         peer = %self.peer,
                         from = %self.from,
                         to = ?self.recipients,
+                        relay = ?remote,
                         id = %id,
                         "message accepted"
                     );
-                    self.recipients.clear();
+                    self.clear_envelope();
                     session.accept_with(reply(250, (2, 0, 0), &format!("Ok: queued as {id}")))
                 }
                 Err(e) => {
                     warn!(peer = %self.peer, "message not stored: {e}");
-                    self.recipients.clear();
+                    self.clear_envelope();
                     session.reject(Reply::local_error())
                 }
             },
@@ -317,7 +451,7 @@ impl Handler<ServerSession> for SmtpHandler {
             }
             ServerEvent::Reset => {
                 self.drop_message();
-                self.recipients.clear();
+                self.clear_envelope();
                 Ok(())
             }
             ServerEvent::Closed { reason } => {
@@ -335,6 +469,14 @@ impl Handler<ServerSession> for SmtpHandler {
     fn on_shutdown(&mut self, session: &mut ServerSession) {
         session.shutdown();
     }
+}
+
+/// What a `RCPT` names.
+enum Rcpt {
+    /// A local user.
+    Local(String),
+    /// Someone elsewhere, to relay to.
+    Remote(QueuedRecipient),
 }
 
 /// A reply from literal parts (valid by construction).

@@ -1,0 +1,699 @@
+//! One outbound SMTP session to a destination: route, connect, then carry every job of
+//! the destination's line through one mailwire-smtp [`ClientSession`] driven by
+//! mailwire-tokio, until the line stays empty for `idle_timeout` (then `QUIT`).
+//!
+//! - Routing and connecting: the hosts from [`super::route::resolve`] in order, each of
+//!   their addresses, each within `--connect-timeout`. When none answers, or routing
+//!   fails, the job and every other job waiting for this destination get the same
+//!   result (a dead destination is not hammered once per message).
+//! - The session sends `STARTTLS` when offered (`--require-tls`: the session ends when it
+//!   is not), pipelines and uses `BDAT` when offered (the client decides). Certificates
+//!   are not verified (see [`super`]).
+//! - A message is given to the session only after `Ready`, so that its envelope can be
+//!   fitted to what the server offers: DSN parameters only to a server offering `DSN`
+//!   (RFC 3461 4.x: we then simply stop carrying them), `BODY=8BITMIME` only when offered
+//!   (otherwise sent as is, as most MTAs do), and recipients whose address needs
+//!   `SMTPUTF8` fail for good when it is not offered (RFC 6531 3.2); the rest go on.
+//! - Results per recipient: `RCPT` replies, then the reply to the message. 2xx →
+//!   delivered, 4xx or a session that ended → deferred, 5xx → bounced.
+//!
+//! **Memory**: `ClientSession::send_mail` takes the message as one `Bytes`, so each
+//! session holds the message it is sending (one at a time) in memory: at most
+//! `--max-deliveries` × `--max-message-size` in all. The client streams its dot-stuffing
+//! and chunks from that buffer without copying the whole.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mailwire_core::Session;
+use mailwire_smtp::client::{
+    ClientConfig, ClientError, ClientEvent, ClientSession, Envelope, LocalRefusal, MessageFailure,
+    Recipient, TlsPolicy,
+};
+use mailwire_smtp::types::{
+    BodyType, Capabilities, EnvelopeId, ForwardPath, Host, Mailbox, OriginalRecipient,
+    RcptParameters, Reply, ReversePath,
+};
+use mailwire_tokio::{ClientTlsOptions, DriveOptions, Handler, TlsMode, connect, drive};
+use tracing::{debug, warn};
+
+use super::queue::QueuedMessage;
+use super::route::{RouteError, Shuffle, resolve};
+use super::schedule::{Context, Destination, Job, Outcome, Report};
+
+/// One session's state, and the application side of its [`ClientSession`].
+pub(crate) struct Courier {
+    context: Arc<Context>,
+    destination: Arc<Destination>,
+    /// `HOST:PORT` of the server we talk to.
+    relay: String,
+    /// The job taken before connecting: it gets the blame if the session never opens.
+    first: Option<Job>,
+    current: Option<InFlight>,
+    /// Jobs whose session ended under them; they learn why at `Closed`.
+    ended: Vec<InFlight>,
+    capabilities: Option<Capabilities>,
+    /// Waiting for a job since then.
+    idle_since: Option<tokio::time::Instant>,
+}
+
+/// A message handed to the session.
+struct InFlight {
+    job: Job,
+    /// The envelope's recipients: their indices in the queued message.
+    sent: Vec<usize>,
+    /// The `RCPT` reply per envelope recipient.
+    replies: Vec<Option<Reply>>,
+    /// Results known already (recipients that could not be sent).
+    results: Vec<(usize, Outcome)>,
+}
+
+impl Courier {
+    pub(crate) fn new(context: Arc<Context>, destination: Arc<Destination>) -> Courier {
+        Courier {
+            context,
+            destination,
+            relay: String::new(),
+            first: None,
+            current: None,
+            ended: Vec::new(),
+            capabilities: None,
+            idle_since: None,
+        }
+    }
+
+    fn report(&self, job: &Job, results: Vec<(usize, Outcome)>) {
+        if results.is_empty() {
+            return;
+        }
+        let _ = self.context.reports.send(Report::Results {
+            id: job.message.id.clone(),
+            results,
+        });
+    }
+
+    /// Gives every recipient of `job` the same outcome.
+    fn report_all(&self, job: &Job, outcome: &Outcome) {
+        let results = job
+            .recipients
+            .iter()
+            .map(|&i| (i, outcome.clone()))
+            .collect();
+        self.report(job, results);
+    }
+
+    /// The destination cannot be used now: `job` and every job waiting for it get
+    /// `outcome`.
+    fn fail_destination(&self, job: Option<&Job>, outcome: &Outcome) {
+        if let Some(job) = job {
+            self.report_all(job, outcome);
+        }
+        for job in self.destination.drain() {
+            self.report_all(&job, outcome);
+        }
+    }
+
+    /// Gives the session the next job, or starts waiting for one (or quits).
+    async fn next(&mut self, session: &mut ClientSession) {
+        loop {
+            if self.context.shutdown.is_triggered() {
+                if let Some(job) = self.first.take() {
+                    // Never sent: it stays pending, due at once after the restart.
+                    drop(job);
+                }
+                session.quit();
+                return;
+            }
+            let Some(job) = self.first.take().or_else(|| self.destination.pop()) else {
+                if self.idle_since.is_none() {
+                    self.idle_since = Some(tokio::time::Instant::now());
+                    self.destination.idle.fetch_add(1, Ordering::SeqCst);
+                }
+                return;
+            };
+            self.stop_idle();
+            if self.start(session, job).await {
+                return;
+            }
+        }
+    }
+
+    fn stop_idle(&mut self) {
+        if self.idle_since.take().is_some() {
+            self.destination.idle.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Hands `job` to the session; `false` when nothing was sent for it (its results
+    /// are reported already).
+    async fn start(&mut self, session: &mut ClientSession, job: Job) -> bool {
+        let message = job.message.clone();
+        let queue = self.context.app.relay.queue.clone();
+        let id = message.id.clone();
+        let body = match tokio::task::spawn_blocking(move || queue.read_body(&id)).await {
+            Ok(Ok(body)) => Bytes::from(body),
+            Ok(Err(e)) => {
+                let error = format!("cannot read the queued message: {e}");
+                self.report_all(&job, &Outcome::Deferred { error });
+                return false;
+            }
+            Err(e) => {
+                let error = format!("cannot read the queued message: {e}");
+                self.report_all(&job, &Outcome::Deferred { error });
+                return false;
+            }
+        };
+        let caps = self.capabilities.clone().unwrap_or_default();
+        let (envelope, sent, results) = fit_envelope(&message, &job.recipients, &caps);
+        let Some(envelope) = envelope else {
+            self.report(&job, results);
+            return false;
+        };
+        match session.send_mail(envelope, body) {
+            Ok(_) => {
+                let count = sent.len();
+                self.current = Some(InFlight {
+                    job,
+                    sent,
+                    replies: vec![None; count],
+                    results,
+                });
+                true
+            }
+            Err(e) => {
+                let mut results = results;
+                let error = format!("session closing: {e}");
+                results.extend(sent.iter().map(|&i| {
+                    (
+                        i,
+                        Outcome::Deferred {
+                            error: error.clone(),
+                        },
+                    )
+                }));
+                self.report(&job, results);
+                false
+            }
+        }
+    }
+
+    /// The message in flight ended: the reply to its end (`Ok`) or its failure.
+    fn finish(&mut self, end: Result<Reply, MessageFailure>) {
+        let Some(flight) = self.current.take() else {
+            return;
+        };
+        if matches!(end, Err(MessageFailure::SessionEnded)) {
+            self.ended.push(flight);
+            return;
+        }
+        let InFlight {
+            job,
+            sent,
+            replies,
+            mut results,
+        } = flight;
+        for (n, &index) in sent.iter().enumerate() {
+            let rcpt_reply = replies.get(n).cloned().flatten();
+            let outcome = match (&rcpt_reply, &end) {
+                // Refused at RCPT: its own reply decides.
+                (Some(reply), _) if !reply.is_positive_completion() => self.by_reply(reply),
+                (_, Ok(_)) => Outcome::Delivered {
+                    relay: self.relay.clone(),
+                },
+                (_, Err(failure)) => match failure.reply() {
+                    Some(reply) => self.by_reply(reply),
+                    None => local_failure(failure),
+                },
+            };
+            results.push((index, outcome));
+        }
+        self.report(&job, results);
+    }
+
+    fn by_reply(&self, reply: &Reply) -> Outcome {
+        let error = reply_text(reply);
+        if reply.is_permanent() {
+            Outcome::Bounced {
+                status: reply
+                    .enhanced()
+                    .map(|e| (e.class(), e.subject(), e.detail()))
+                    .filter(|s| s.0 == 5)
+                    .unwrap_or((5, 0, 0)),
+                error,
+                remote_mta: Some(self.relay_host()),
+            }
+        } else {
+            Outcome::Deferred { error }
+        }
+    }
+
+    fn relay_host(&self) -> String {
+        self.relay
+            .rsplit_once(':')
+            .map_or(self.relay.as_str(), |(h, _)| h)
+            .to_owned()
+    }
+
+    /// The session closed: jobs cut off learn why; if it never opened, the destination
+    /// is unusable for now.
+    fn closed(&mut self, error: Option<ClientError>) {
+        let text = match &error {
+            Some(e) => format!("session with {} ended: {e}", self.relay),
+            None => format!("session with {} ended", self.relay),
+        };
+        for flight in std::mem::take(&mut self.ended) {
+            let mut results = flight.results;
+            results.extend(flight.sent.iter().map(|&i| {
+                (
+                    i,
+                    Outcome::Deferred {
+                        error: text.clone(),
+                    },
+                )
+            }));
+            self.report(&flight.job, results);
+        }
+        if let Some(job) = self.first.take() {
+            // Never got to Ready: a greeting or hello refused for good bounces, anything
+            // else (TLS missing under --require-tls, a timeout, a 4xx) defers.
+            let outcome =
+                match &error {
+                    Some(
+                        ClientError::GreetingRefused(reply) | ClientError::HelloRefused(reply),
+                    ) if reply.is_permanent() => self.by_reply(reply),
+                    _ => Outcome::Deferred { error: text },
+                };
+            self.fail_destination(Some(&job), &outcome);
+        }
+        self.stop_idle();
+    }
+}
+
+/// The envelope for `indices` of `message`, fitted to what the server offers; the
+/// recipients sent (indices into the message), and results for those that cannot be.
+fn fit_envelope(
+    message: &QueuedMessage,
+    indices: &[usize],
+    caps: &Capabilities,
+) -> (Option<Envelope>, Vec<usize>, Vec<(usize, Outcome)>) {
+    let mut results = Vec::new();
+    let bounce = |status, error: &str| Outcome::Bounced {
+        status,
+        error: error.to_owned(),
+        remote_mta: None,
+    };
+    let from = match &message.sender {
+        None => Some(ReversePath::Null),
+        Some(sender) => Mailbox::try_from(sender.as_str())
+            .ok()
+            .map(ReversePath::Mailbox),
+    };
+    let Some(from) = from else {
+        let outcome = bounce((5, 1, 7), "the queued sender address is invalid");
+        return (
+            None,
+            Vec::new(),
+            indices.iter().map(|&i| (i, outcome.clone())).collect(),
+        );
+    };
+    let dsn = caps.supports_dsn();
+    let mut envelope = Envelope::new(from);
+    if dsn {
+        envelope.params.ret = message.ret;
+        envelope.params.envid = message
+            .envid
+            .as_deref()
+            .and_then(|e| EnvelopeId::try_from(e).ok());
+    }
+    envelope.params.body = match message.body {
+        Some(BodyType::BinaryMime) => Some(BodyType::BinaryMime),
+        Some(BodyType::EightBitMime) if caps.supports_8bitmime() => Some(BodyType::EightBitMime),
+        _ => None,
+    };
+    envelope.params.smtputf8 = message.smtputf8;
+    let mut sent = Vec::new();
+    for &index in indices {
+        let Some(rcpt) = message.recipients.get(index) else {
+            continue;
+        };
+        let Ok(mailbox) = Mailbox::try_from(rcpt.address.as_str()) else {
+            results.push((
+                index,
+                bounce((5, 1, 3), "the queued recipient address is invalid"),
+            ));
+            continue;
+        };
+        if mailbox.needs_smtputf8() && !caps.supports_smtputf8() {
+            results.push((
+                index,
+                bounce(
+                    (5, 6, 7),
+                    "the address needs SMTPUTF8, which the next hop does not offer",
+                ),
+            ));
+            continue;
+        }
+        let mut params = RcptParameters::default();
+        if dsn {
+            params.notify = rcpt.notify;
+            params.orcpt = rcpt
+                .orcpt
+                .as_ref()
+                .and_then(|(t, a)| OriginalRecipient::new(t, a).ok());
+        }
+        envelope.push(Recipient {
+            to: ForwardPath::Mailbox(mailbox),
+            params,
+        });
+        sent.push(index);
+    }
+    if sent.is_empty() {
+        return (None, sent, results);
+    }
+    (Some(envelope), sent, results)
+}
+
+/// A failure without a server reply: the client refused it itself (permanent), or the
+/// session ended (transient; reported at `Closed`).
+fn local_failure(failure: &MessageFailure) -> Outcome {
+    match failure {
+        MessageFailure::Local(refusal) => {
+            let status = match refusal {
+                LocalRefusal::TooLarge { .. } => (5, 3, 4),
+                LocalRefusal::NotOffered("SMTPUTF8") => (5, 6, 7),
+                _ => (5, 5, 4),
+            };
+            Outcome::Bounced {
+                status,
+                error: format!("not sent: {refusal}"),
+                remote_mta: None,
+            }
+        }
+        _ => Outcome::Deferred {
+            error: String::from("the session ended"),
+        },
+    }
+}
+
+/// `550 5.1.1 text` on one line.
+fn reply_text(reply: &Reply) -> String {
+    let text = reply.lines().collect::<Vec<_>>().join(" ");
+    match reply.enhanced() {
+        Some(e) => format!(
+            "{} {}.{}.{} {text}",
+            reply.code().as_u16(),
+            e.class(),
+            e.subject(),
+            e.detail()
+        ),
+        None => format!("{} {text}", reply.code().as_u16()),
+    }
+}
+
+impl Handler<ClientSession> for Courier {
+    async fn on_event(&mut self, session: &mut ClientSession, event: ClientEvent) {
+        match event {
+            ClientEvent::Ready { capabilities, .. } => {
+                self.capabilities = Some(capabilities);
+                self.next(session).await;
+            }
+            ClientEvent::Recipient { index, reply, .. } => {
+                if let Some(slot) = self.current.as_mut().and_then(|f| f.replies.get_mut(index)) {
+                    *slot = Some(reply);
+                }
+            }
+            ClientEvent::Delivered { reply, .. } => {
+                super::failpoint("deliver-after-remote-250");
+                self.finish(Ok(reply));
+                self.next(session).await;
+            }
+            ClientEvent::Failed { failure, .. } => {
+                let ended = matches!(failure, MessageFailure::SessionEnded);
+                self.finish(Err(failure));
+                if !ended {
+                    self.next(session).await;
+                }
+            }
+            ClientEvent::Closed { error } => self.closed(error),
+            _ => {}
+        }
+    }
+
+    fn wait_external(&mut self) -> impl Future<Output = ()> + Send {
+        let destination = self.destination.clone();
+        let shutdown = self.context.shutdown.clone();
+        let deadline = self
+            .idle_since
+            .map(|since| since + self.context.app.relay.config.idle_timeout);
+        async move {
+            let Some(deadline) = deadline else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                () = destination.notify.notified() => {}
+                () = tokio::time::sleep_until(deadline) => {}
+                () = shutdown.triggered() => {}
+            }
+        }
+    }
+
+    async fn on_external(&mut self, session: &mut ClientSession) {
+        let Some(since) = self.idle_since else {
+            return;
+        };
+        let idle_over = since.elapsed() >= self.context.app.relay.config.idle_timeout;
+        self.next(session).await;
+        if self.idle_since.is_some() && (idle_over || self.context.shutdown.is_triggered()) {
+            self.stop_idle();
+            session.quit();
+        }
+    }
+}
+
+/// A session's life: route, connect, drive until it ends, then tell the scheduler.
+pub(crate) async fn run(mut courier: Courier) {
+    let context = courier.context.clone();
+    let destination = courier.destination.clone();
+    if let Some(job) = destination.pop() {
+        courier.first = Some(job);
+        session(&mut courier).await;
+    }
+    courier.stop_idle();
+    destination.sessions.fetch_sub(1, Ordering::SeqCst);
+    context.sessions.fetch_sub(1, Ordering::SeqCst);
+    let _ = context.reports.send(Report::SessionEnded {
+        destination: destination.key.clone(),
+    });
+}
+
+async fn session(courier: &mut Courier) {
+    let context = courier.context.clone();
+    let config = &context.app.relay.config;
+    let domain = courier.destination.domain.clone();
+    let mut shuffle = Shuffle::from_clock();
+    let targets = match resolve(
+        &config.routes,
+        context.resolver.as_ref(),
+        &context.myself,
+        &domain,
+        &mut shuffle,
+    )
+    .await
+    {
+        Ok(targets) => targets,
+        Err(e) => {
+            let outcome = match e {
+                RouteError::Permanent(status, error) => Outcome::Bounced {
+                    status,
+                    error,
+                    remote_mta: None,
+                },
+                RouteError::Temporary(error) => Outcome::Deferred { error },
+            };
+            let job = courier.first.take();
+            courier.fail_destination(job.as_ref(), &outcome);
+            return;
+        }
+    };
+    let tls_options = ClientTlsOptions::Config(context.tls.clone());
+    let mut errors = Vec::new();
+    let mut connected = None;
+    'targets: for target in &targets {
+        for &addr in &target.addrs {
+            let attempt = tokio::time::timeout(
+                config.connect_timeout,
+                connect(
+                    addr,
+                    &server_name(&target.name, addr),
+                    TlsMode::StartTls,
+                    &tls_options,
+                ),
+            )
+            .await;
+            match attempt {
+                Ok(Ok(connection)) => {
+                    connected = Some((connection, format!("{}:{}", target.name, addr.port())));
+                    break 'targets;
+                }
+                Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
+                Err(_) => errors.push(format!("{addr}: connect timed out")),
+            }
+        }
+    }
+    let Some((mut connection, relay)) = connected else {
+        let error = format!("cannot connect to {domain}: {}", errors.join("; "));
+        let job = courier.first.take();
+        courier.fail_destination(job.as_ref(), &Outcome::Deferred { error });
+        return;
+    };
+    debug!(relay = %relay, "connected");
+    courier.relay = relay;
+    let Ok(hostname) = Host::try_from(context.app.hostname.as_str()) else {
+        let job = courier.first.take();
+        let error = String::from("our hostname is not a valid EHLO name");
+        courier.fail_destination(job.as_ref(), &Outcome::Deferred { error });
+        return;
+    };
+    let mut client_config = ClientConfig::new(hostname);
+    client_config.tls = if config.require_tls {
+        TlsPolicy::Required
+    } else {
+        TlsPolicy::Opportunistic
+    };
+    let mut session = ClientSession::new(client_config, tokio::time::Instant::now().into_std());
+    let options = DriveOptions::default();
+    if let Err(e) = drive(
+        &mut connection,
+        &mut session,
+        courier,
+        &options,
+        std::future::pending(),
+    )
+    .await
+    {
+        warn!(relay = %courier.relay, "outbound session failed: {e}");
+    }
+    if !session.is_closed() {
+        // The driver ended without the session closing (the peer went away while it had
+        // nothing to say): whatever was in flight is retried.
+        courier.closed(Some(ClientError::ConnectionClosed));
+    }
+}
+
+/// The name to present in TLS (SNI; nothing is verified): the host name, or the address.
+fn server_name(name: &str, addr: SocketAddr) -> String {
+    if name.is_empty() {
+        addr.ip().to_string()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// For tests and the smtp side: how long an idle session lingers by default.
+pub(crate) const DEFAULT_IDLE: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::queue::QueuedRecipient;
+    use mailwire_smtp::types::{EhloReply, Notify, Ret};
+
+    fn caps(lines: &str) -> Capabilities {
+        let reply = mailwire_smtp::parse::parse_reply(lines.as_bytes(), &Default::default())
+            .unwrap()
+            .unwrap()
+            .0;
+        EhloReply::from_reply(&reply).unwrap().capabilities
+    }
+
+    fn message() -> QueuedMessage {
+        let mut m = QueuedMessage::new(
+            "A-1-1".into(),
+            Some("alice@here.test".into()),
+            std::time::UNIX_EPOCH,
+        );
+        m.ret = Some(Ret::Hdrs);
+        m.envid = Some("env-1".into());
+        m.body = Some(BodyType::EightBitMime);
+        m.recipients.push(QueuedRecipient::new(
+            "bob@there.test".into(),
+            Some(Notify::NEVER),
+            Some(("rfc822".into(), "bob@there.test".into())),
+        ));
+        m.recipients
+            .push(QueuedRecipient::new("jörg@there.test".into(), None, None));
+        m.recipients
+            .push(QueuedRecipient::new("carol@there.test".into(), None, None));
+        m
+    }
+
+    #[test]
+    fn envelope_keeps_what_the_server_offers() {
+        let full = caps("250-mx\r\n250-DSN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+        let (env, sent, results) = fit_envelope(&message(), &[0, 1, 2], &full);
+        let env = env.unwrap();
+        assert_eq!(sent, [0, 1, 2]);
+        assert!(results.is_empty());
+        assert_eq!(env.params.ret, Some(Ret::Hdrs));
+        assert_eq!(env.params.envid.as_ref().map(|e| e.as_str()), Some("env-1"));
+        assert_eq!(env.params.body, Some(BodyType::EightBitMime));
+        assert_eq!(env.recipients[0].params.notify, Some(Notify::NEVER));
+        assert!(env.recipients[0].params.orcpt.is_some());
+    }
+
+    #[test]
+    fn envelope_drops_what_the_server_lacks() {
+        let bare = caps("250 mx\r\n");
+        let (env, sent, results) = fit_envelope(&message(), &[0, 1, 2], &bare);
+        let env = env.unwrap();
+        assert_eq!(sent, [0, 2], "the UTF-8 address cannot go");
+        assert!(matches!(
+            &results[..],
+            [(
+                1,
+                Outcome::Bounced {
+                    status: (5, 6, 7),
+                    ..
+                }
+            )]
+        ));
+        assert!(!env.uses_dsn());
+        assert_eq!(env.params.body, None);
+        // Only the UTF-8 recipient: nothing to send at all.
+        let (env, sent, results) = fit_envelope(&message(), &[1], &bare);
+        assert!(env.is_none() && sent.is_empty() && results.len() == 1);
+    }
+
+    #[test]
+    fn replies_become_outcomes() {
+        let context_free = |code: &str| {
+            let reply = mailwire_smtp::parse::parse_reply(code.as_bytes(), &Default::default())
+                .unwrap()
+                .unwrap()
+                .0;
+            reply_text(&reply)
+        };
+        assert_eq!(
+            context_free("550 5.1.1 no such user\r\n"),
+            "550 5.1.1 no such user"
+        );
+        assert_eq!(context_free("451-a\r\n451 b\r\n"), "451 a b");
+        assert!(matches!(
+            local_failure(&MessageFailure::Local(LocalRefusal::TooLarge {
+                size: 2,
+                limit: 1
+            })),
+            Outcome::Bounced {
+                status: (5, 3, 4),
+                ..
+            }
+        ));
+        assert!(matches!(
+            local_failure(&MessageFailure::SessionEnded),
+            Outcome::Deferred { .. }
+        ));
+    }
+}

@@ -1,0 +1,591 @@
+//! The scheduler: one task that owns the in-memory view of the queue, decides what is due,
+//! hands it to per-destination sessions ([`super::deliver`]), and records their results.
+//!
+//! - At start it loads every queued message (cleaning crash leftovers, see
+//!   [`super::queue`]); a pending `queue flush` request makes everything due at once.
+//!   Otherwise each recipient keeps its `next` time across restarts.
+//! - Due recipients of a message are grouped by destination (the static route's
+//!   `HOST:PORT`, or `mx:DOMAIN`) into one job each; jobs wait in the destination's line.
+//!   A destination gets another session while it has more waiting jobs than idle
+//!   sessions, up to `--max-per-destination`, and `--max-deliveries` in total.
+//! - It is the only writer of envelope files, so state changes never race. Results
+//!   arrive as [`Report`]s: 2xx → delivered; 4xx, a refused connection or a timeout →
+//!   deferred (`--retry-initial` doubling up to `--retry-max`), or bounced once
+//!   `--queue-lifetime` is over; 5xx → bounced. The new state is durable before anything
+//!   else happens (a crash after the remote 250 and before this write makes the message
+//!   go again: SMTP's at-least-once, never a loss).
+//! - A DSN (see [`super::bounce`]) is handed over before the recipients it reports are
+//!   marked, so a crash between the two repeats the DSN rather than losing it.
+//! - Ctrl-C: no new sessions or jobs; sessions finish the message they carry and `QUIT`;
+//!   the scheduler waits for them at most [`SHUTDOWN_GRACE`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use mailwire_tokio::Shutdown;
+use tokio::sync::{Notify, mpsc};
+use tracing::{error, info, warn};
+
+use super::bounce::{self, Kind, Reported};
+use super::deliver::{self, Courier};
+use super::queue::{QueuedMessage, RcptState};
+use super::route::{Myself, Resolver, destination_key};
+use crate::App;
+
+/// How long Ctrl-C waits for sessions in flight.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often the flush trigger file is looked for.
+const FLUSH_POLL: Duration = Duration::from_secs(1);
+
+/// A message's recipients for one destination, handed to a session.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub(crate) message: Arc<QueuedMessage>,
+    /// Indices into `message.recipients`.
+    pub(crate) recipients: Vec<usize>,
+}
+
+/// What happened to one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The remote server took it; `relay` is `HOST:PORT`.
+    Delivered { relay: String },
+    /// Try again later.
+    Deferred { error: String },
+    /// Failed for good.
+    Bounced {
+        status: (u8, u16, u16),
+        error: String,
+        remote_mta: Option<String>,
+    },
+}
+
+/// What a session tells the scheduler.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// Results for recipients of a message.
+    Results {
+        id: String,
+        results: Vec<(usize, Outcome)>,
+    },
+    /// A session ended (the destination may need another).
+    SessionEnded { destination: String },
+}
+
+/// A destination's line of jobs, shared with its sessions.
+#[derive(Debug)]
+pub(crate) struct Destination {
+    pub(crate) key: String,
+    /// A domain routed here (what routing is asked about).
+    pub(crate) domain: String,
+    pub(crate) jobs: Mutex<VecDeque<Job>>,
+    /// Rung when a job is added.
+    pub(crate) notify: Notify,
+    pub(crate) sessions: AtomicUsize,
+    /// Sessions waiting for a job.
+    pub(crate) idle: AtomicUsize,
+}
+
+impl Destination {
+    pub(crate) fn pop(&self) -> Option<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    }
+
+    /// Every waiting job (when the destination cannot be reached at all).
+    pub(crate) fn drain(&self) -> Vec<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+            .collect()
+    }
+
+    fn waiting(&self) -> usize {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// What sessions share.
+pub(crate) struct Context {
+    pub(crate) app: Arc<App>,
+    pub(crate) resolver: Arc<dyn Resolver>,
+    pub(crate) myself: Myself,
+    pub(crate) reports: mpsc::UnboundedSender<Report>,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) tls: Arc<mailwire_tokio::rustls::ClientConfig>,
+    pub(crate) sessions: AtomicUsize,
+}
+
+struct Entry {
+    message: QueuedMessage,
+    /// Per recipient: handed to a session, result not in yet.
+    in_flight: Vec<bool>,
+}
+
+/// The back-off after `attempts` transient failures: `initial * 2^(attempts-1)`, at most
+/// `max`.
+pub(crate) fn backoff(initial: Duration, max: Duration, attempts: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(max)
+}
+
+/// Runs the scheduler until `shutdown` (then for at most [`SHUTDOWN_GRACE`] more).
+pub(crate) async fn run(
+    app: Arc<App>,
+    resolver: Arc<dyn Resolver>,
+    myself: Myself,
+    shutdown: Shutdown,
+) {
+    let queue = app.relay.queue.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let flush = queue.take_flush_request();
+        queue.load().map(|(m, removed)| (m, removed, flush))
+    })
+    .await;
+    let (messages, removed, flush) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => {
+            error!("cannot read the queue: {e}; relaying stops");
+            return;
+        }
+        Err(e) => {
+            error!("cannot read the queue: {e}; relaying stops");
+            return;
+        }
+    };
+    if removed > 0 {
+        info!(removed, "removed leftovers of interrupted queue writes");
+    }
+    if !messages.is_empty() {
+        info!(messages = messages.len(), "queue loaded");
+    }
+    let tls = match mailwire_tokio::tls::client_config(&mailwire_tokio::ClientTlsOptions::Insecure)
+    {
+        Ok(tls) => tls,
+        Err(e) => {
+            error!("outbound TLS configuration: {e}; relaying stops");
+            return;
+        }
+    };
+    let (reports, mut inbox) = mpsc::unbounded_channel();
+    let context = Arc::new(Context {
+        app: app.clone(),
+        resolver,
+        myself,
+        reports,
+        shutdown: shutdown.clone(),
+        tls,
+        sessions: AtomicUsize::new(0),
+    });
+    let mut scheduler = Scheduler {
+        context,
+        entries: HashMap::new(),
+        destinations: HashMap::new(),
+    };
+    for mut message in messages {
+        if flush {
+            make_due(&mut message);
+        }
+        scheduler.insert(message);
+    }
+    let relay = app.relay.clone();
+    let stopping = shutdown.triggered();
+    let mut stopping = std::pin::pin!(stopping);
+    loop {
+        for message in relay.take_submitted() {
+            scheduler.insert(message);
+        }
+        let next_due = scheduler.dispatch();
+        let wait = next_due
+            .and_then(|t| t.duration_since(SystemTime::now()).ok())
+            .unwrap_or(if next_due.is_some() {
+                Duration::ZERO
+            } else {
+                FLUSH_POLL
+            })
+            .min(FLUSH_POLL);
+        tokio::select! {
+            report = inbox.recv() => {
+                if let Some(report) = report {
+                    scheduler.apply(report).await;
+                }
+            }
+            () = relay.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {
+                let queue = relay.queue.clone();
+                let flush = tokio::task::spawn_blocking(move || queue.take_flush_request())
+                    .await
+                    .unwrap_or(false);
+                if flush {
+                    info!("queue flush requested: every pending recipient is due now");
+                    for entry in scheduler.entries.values_mut() {
+                        make_due(&mut entry.message);
+                    }
+                }
+            }
+            () = &mut stopping => break,
+        }
+    }
+    // Shutdown: nothing new starts; sessions finish what they carry.
+    for destination in scheduler.destinations.values() {
+        destination.drain();
+        destination.notify.notify_waiters();
+    }
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while scheduler.context.sessions.load(Ordering::SeqCst) > 0 {
+        match tokio::time::timeout_at(deadline, inbox.recv()).await {
+            Ok(Some(report)) => scheduler.apply(report).await,
+            Ok(None) => break,
+            Err(_) => {
+                warn!("outbound sessions still running after the shutdown grace; leaving them");
+                break;
+            }
+        }
+    }
+    // Results that arrived meanwhile are recorded too.
+    while let Ok(report) = inbox.try_recv() {
+        scheduler.apply(report).await;
+    }
+    info!("relay stopped");
+}
+
+fn make_due(message: &mut QueuedMessage) {
+    for r in &mut message.recipients {
+        if r.state == RcptState::Pending {
+            r.next_attempt = SystemTime::UNIX_EPOCH;
+        }
+    }
+}
+
+struct Scheduler {
+    context: Arc<Context>,
+    entries: HashMap<String, Entry>,
+    destinations: HashMap<String, Arc<Destination>>,
+}
+
+impl Scheduler {
+    fn insert(&mut self, message: QueuedMessage) {
+        let in_flight = vec![false; message.recipients.len()];
+        self.entries
+            .insert(message.id.clone(), Entry { message, in_flight });
+    }
+
+    /// Hands every due recipient to its destination, starts sessions as allowed, and
+    /// returns when the next recipient falls due.
+    fn dispatch(&mut self) -> Option<SystemTime> {
+        let now = SystemTime::now();
+        let config = &self.context.app.relay.config;
+        let mut next: Option<SystemTime> = None;
+        let mut touched = Vec::new();
+        if !self.context.shutdown.is_triggered() {
+            for entry in self.entries.values_mut() {
+                let mut groups: HashMap<String, (String, Vec<usize>)> = HashMap::new();
+                for (i, r) in entry.message.recipients.iter().enumerate() {
+                    if r.state != RcptState::Pending || entry.in_flight.get(i) == Some(&true) {
+                        continue;
+                    }
+                    if r.next_attempt > now {
+                        next = Some(next.map_or(r.next_attempt, |n| n.min(r.next_attempt)));
+                        continue;
+                    }
+                    let domain = r.domain();
+                    let key = destination_key(&config.routes, &domain);
+                    groups
+                        .entry(key)
+                        .or_insert_with(|| (domain, Vec::new()))
+                        .1
+                        .push(i);
+                }
+                if groups.is_empty() {
+                    continue;
+                }
+                let message = Arc::new(entry.message.clone());
+                for (key, (domain, recipients)) in groups {
+                    for &i in &recipients {
+                        if let Some(flag) = entry.in_flight.get_mut(i) {
+                            *flag = true;
+                        }
+                    }
+                    let destination = self
+                        .destinations
+                        .entry(key.clone())
+                        .or_insert_with(|| {
+                            Arc::new(Destination {
+                                key: key.clone(),
+                                domain,
+                                jobs: Mutex::new(VecDeque::new()),
+                                notify: Notify::new(),
+                                sessions: AtomicUsize::new(0),
+                                idle: AtomicUsize::new(0),
+                            })
+                        })
+                        .clone();
+                    destination
+                        .jobs
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push_back(Job {
+                            message: message.clone(),
+                            recipients,
+                        });
+                    destination.notify.notify_one();
+                    touched.push(key);
+                }
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        for key in touched {
+            self.start_sessions(&key);
+        }
+        next
+    }
+
+    /// Starts sessions for a destination while it has more jobs than idle sessions.
+    fn start_sessions(&mut self, key: &str) {
+        if self.context.shutdown.is_triggered() {
+            return;
+        }
+        let Some(destination) = self.destinations.get(key).cloned() else {
+            return;
+        };
+        let config = &self.context.app.relay.config;
+        loop {
+            let sessions = destination.sessions.load(Ordering::SeqCst);
+            let total = self.context.sessions.load(Ordering::SeqCst);
+            let waiting = destination.waiting();
+            if waiting == 0
+                || waiting <= destination.idle.load(Ordering::SeqCst)
+                || sessions >= config.max_per_destination.max(1)
+                || total >= config.max_deliveries.max(1)
+            {
+                break;
+            }
+            destination.sessions.fetch_add(1, Ordering::SeqCst);
+            self.context.sessions.fetch_add(1, Ordering::SeqCst);
+            let courier = Courier::new(self.context.clone(), destination.clone());
+            tokio::spawn(deliver::run(courier));
+        }
+    }
+
+    async fn apply(&mut self, report: Report) {
+        match report {
+            Report::SessionEnded { destination } => {
+                // A session ended: this destination (or, if the total limit was in the
+                // way, any other) may need a new one.
+                self.start_sessions(&destination);
+                let keys: Vec<String> = self.destinations.keys().cloned().collect();
+                for key in keys {
+                    self.start_sessions(&key);
+                }
+                // Lines of destinations without jobs or sessions are forgotten.
+                self.destinations
+                    .retain(|_, d| d.sessions.load(Ordering::SeqCst) > 0 || d.waiting() > 0);
+            }
+            Report::Results { id, results } => self.record(&id, results).await,
+        }
+    }
+
+    /// Records results durably; bounces, delay notices; removes finished messages.
+    async fn record(&mut self, id: &str, results: Vec<(usize, Outcome)>) {
+        let config = self.context.app.relay.config.clone();
+        let now = SystemTime::now();
+        let Some(entry) = self.entries.get_mut(id) else {
+            warn!(id = %id, "results for a message no longer queued");
+            return;
+        };
+        let expires = entry.message.arrival + config.queue_lifetime;
+        let mut failed: Vec<Reported> = Vec::new();
+        let mut delayed: Vec<Reported> = Vec::new();
+        let mut any_delivered = false;
+        for (index, outcome) in results {
+            if let Some(flag) = entry.in_flight.get_mut(index) {
+                *flag = false;
+            }
+            let Some(rcpt) = entry.message.recipients.get_mut(index) else {
+                continue;
+            };
+            if rcpt.state != RcptState::Pending {
+                continue;
+            }
+            match outcome {
+                Outcome::Delivered { relay } => {
+                    info!(id = %id, rcpt = %rcpt.address, relay = %relay, "delivered");
+                    rcpt.state = RcptState::Delivered;
+                    any_delivered = true;
+                }
+                Outcome::Bounced {
+                    status,
+                    error,
+                    remote_mta,
+                } => {
+                    info!(id = %id, rcpt = %rcpt.address, error = %error, "bounced");
+                    rcpt.state = RcptState::Bounced;
+                    rcpt.last_error = Some(error.clone());
+                    failed.push(Reported {
+                        index,
+                        status,
+                        diagnostic: error,
+                        remote_mta,
+                    });
+                }
+                Outcome::Deferred { error } => {
+                    rcpt.attempts = rcpt.attempts.saturating_add(1);
+                    rcpt.last_error = Some(error.clone());
+                    if now >= expires {
+                        let error = format!("delivery time expired; last error: {error}");
+                        info!(id = %id, rcpt = %rcpt.address, error = %error, "bounced");
+                        rcpt.state = RcptState::Bounced;
+                        failed.push(Reported {
+                            index,
+                            status: (5, 4, 7),
+                            diagnostic: error,
+                            remote_mta: None,
+                        });
+                        continue;
+                    }
+                    let delay = backoff(config.retry_initial, config.retry_max, rcpt.attempts);
+                    rcpt.next_attempt = now + delay;
+                    info!(
+                        id = %id,
+                        rcpt = %rcpt.address,
+                        next = %format!("{}s", delay.as_secs()),
+                        error = %error,
+                        "deferred"
+                    );
+                    let waited = now
+                        .duration_since(entry.message.arrival)
+                        .unwrap_or_default();
+                    if !rcpt.delay_notified && waited >= config.delay_warning {
+                        delayed.push(Reported {
+                            index,
+                            status: (4, 0, 0),
+                            diagnostic: error,
+                            remote_mta: None,
+                        });
+                    }
+                }
+            }
+        }
+        let snapshot = entry.message.clone();
+        let mut new_messages = Vec::new();
+        // Failure DSN: the recipients that failed in this attempt and want to hear it.
+        // A failed hand-over leaves them pending, to be tried (and reported) again.
+        if !failed.is_empty() {
+            let wanted: Vec<Reported> = failed
+                .iter()
+                .filter(|r| {
+                    snapshot
+                        .recipients
+                        .get(r.index)
+                        .is_some_and(|rcpt| bounce::wanted(rcpt, Kind::Failure))
+                })
+                .cloned()
+                .collect();
+            match bounce::send(
+                &self.context.app,
+                &snapshot,
+                Kind::Failure,
+                &wanted,
+                expires,
+            )
+            .await
+            {
+                Ok(queued) => new_messages.extend(queued),
+                Err(e) => {
+                    error!(id = %id, "cannot send the DSN: {e}; the recipients stay queued");
+                    for r in &failed {
+                        if let Some(rcpt) = entry.message.recipients.get_mut(r.index) {
+                            rcpt.state = RcptState::Pending;
+                            rcpt.next_attempt = now + config.retry_initial;
+                        }
+                    }
+                }
+            }
+        }
+        if !delayed.is_empty() {
+            let wanted: Vec<Reported> = delayed
+                .into_iter()
+                .filter(|r| {
+                    snapshot
+                        .recipients
+                        .get(r.index)
+                        .is_some_and(|rcpt| bounce::wanted(rcpt, Kind::Delay))
+                })
+                .collect();
+            if !wanted.is_empty() {
+                match bounce::send(&self.context.app, &snapshot, Kind::Delay, &wanted, expires)
+                    .await
+                {
+                    Ok(queued) => {
+                        new_messages.extend(queued);
+                        for r in &wanted {
+                            if let Some(rcpt) = entry.message.recipients.get_mut(r.index) {
+                                rcpt.delay_notified = true;
+                            }
+                        }
+                    }
+                    Err(e) => warn!(id = %id, "cannot send the delay DSN: {e}"),
+                }
+            }
+        }
+        // The bookkeeping: durable before anything else.
+        let done = entry.message.is_done();
+        let queue = self.context.app.relay.queue.clone();
+        let message = entry.message.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            if done {
+                queue.remove(&message.id)
+            } else {
+                queue.update(&message)
+            }
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {
+                if any_delivered {
+                    super::failpoint("deliver-after-bookkeeping");
+                }
+            }
+            Ok(Err(e)) => error!(id = %id, "cannot record delivery results: {e}"),
+            Err(e) => error!(id = %id, "cannot record delivery results: {e}"),
+        }
+        if done {
+            self.entries.remove(id);
+        }
+        for message in new_messages {
+            info!(id = %message.id, recipients = message.recipients.len(), "queued");
+            self.insert(message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let s = Duration::from_secs;
+        let b = |n| backoff(s(300), s(3600), n);
+        assert_eq!(
+            [b(1), b(2), b(3), b(4), b(5)],
+            [s(300), s(600), s(1200), s(2400), s(3600)]
+        );
+        assert_eq!(b(0), s(300));
+        assert_eq!(b(40), s(3600));
+        assert_eq!(b(u32::MAX), s(3600));
+        assert_eq!(backoff(s(2), s(5), 2), s(4));
+    }
+}
