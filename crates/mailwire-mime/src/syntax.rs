@@ -480,12 +480,79 @@ pub(crate) fn parse_address_list(value: &[u8]) -> Vec<RawAddr<'_>> {
 #[derive(Default)]
 pub(crate) struct TokenBuf<'s>(Vec<Tok<'s>>);
 
+/// The common single-mailbox forms, read without tokenizing: `local@domain`,
+/// `<local@domain>`, `Name Words <local@domain>` (words separated by single
+/// spaces) and `"Quoted Name" <local@domain>` (no escapes). Anything else gives
+/// `None`, and the general path decides; the result is always what that path
+/// gives (a test checks this).
+fn simple_mailbox(value: &[u8]) -> Option<RawAddr<'_>> {
+    fn atom(b: &u8) -> bool {
+        // Tables of 256 entries indexed by a byte: always in bounds.
+        !ENDS_ATOM[usize::from(*b)]
+    }
+    /// `local@domain`, both non-empty runs of atom bytes.
+    fn spec<'s>(s: &'s [u8], name: Option<&'s [u8]>) -> Option<RawAddr<'s>> {
+        let at = memchr::memchr(b'@', s)?;
+        let (l, d) = (s.get(..at)?, s.get(at + 1..)?);
+        let ok = !l.is_empty() && !d.is_empty() && l.iter().all(atom) && d.iter().all(atom);
+        ok.then(|| RawAddr::Mailbox {
+            name: name.map(Cow::Borrowed),
+            route: None,
+            local: Cow::Borrowed(l),
+            domain: Some(Cow::Borrowed(d)),
+        })
+    }
+    // Trimmed as the tokenizer skips: spaces, tabs, CR and LF.
+    let edge = |b: &u8| !matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let first = value.iter().position(edge)?;
+    let last = value.iter().rposition(edge)?;
+    let v = value.get(first..=last)?;
+    let Some(inner) = v.strip_suffix(b">") else {
+        return spec(v, None);
+    };
+    let lt = memchr::memrchr(b'<', inner)?;
+    let (phrase, addr) = (inner.get(..lt)?, inner.get(lt + 1..)?);
+    let end = phrase
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |e| e + 1);
+    let name = match phrase.get(..end)? {
+        [] => None,
+        [b'"', q @ .., b'"'] => {
+            if q.iter().any(|b| matches!(b, b'"' | b'\\' | b'\r' | b'\n')) {
+                return None;
+            }
+            (!q.is_empty()).then_some(q)
+        }
+        p => {
+            // Atoms separated by single spaces: the joined phrase is these bytes.
+            let words_ok = p
+                .split(|&b| b == b' ')
+                .all(|w| !w.is_empty() && w.iter().all(atom));
+            if !words_ok {
+                return None;
+            }
+            Some(p)
+        }
+    };
+    spec(addr, name)
+}
+
 /// [`parse_address_list`], handing each entry to `f` instead of collecting them.
 pub(crate) fn for_each_address<'s>(
     value: &'s [u8],
     buf: &mut TokenBuf<'s>,
     mut f: impl FnMut(RawAddr<'s>),
 ) {
+    if let Some(m) = simple_mailbox(value) {
+        f(m);
+        return;
+    }
+    general_addresses(value, buf, f);
+}
+
+/// [`for_each_address`] by tokenizing.
+fn general_addresses<'s>(value: &'s [u8], buf: &mut TokenBuf<'s>, mut f: impl FnMut(RawAddr<'s>)) {
     let toks = &mut buf.0;
     toks.clear();
     toks.extend(Tokens {
@@ -1040,6 +1107,56 @@ mod tests {
             if !v.contains(&b'\r') && !v.contains(&b'\n') {
                 proptest::prop_assert!(matches!(got, Cow::Borrowed(_)));
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path for plain single mailboxes gives what the tokenizer gives.
+        #[test]
+        fn simple_mailbox_matches_general_path(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"a"[..], b"b.c", b"@", b"<", b">", b"\"", b"\\", b" ", b"  ", b"\t",
+                    b"\r\n ", b",", b":", b";", b"(x)", b"\xc3\xa4", b"\"A, B\"", b".", b"[1]",
+                ]),
+                0..10,
+            )
+        ) {
+            let v = pieces.concat();
+            if let Some(fast) = simple_mailbox(&v) {
+                let mut general = Vec::new();
+                let mut buf = TokenBuf::default();
+                // The general path alone: a value the fast path does not take.
+                general_addresses(&v, &mut buf, |a| general.push(a));
+                proptest::prop_assert_eq!(vec![fast], general);
+            }
+        }
+    }
+
+    #[test]
+    fn simple_mailbox_forms() {
+        for v in [
+            &b" a@b.c"[..],
+            b"<a@b.c>",
+            b"Ann Lee <a@b.c>",
+            b"\"Lee, Ann\" <a@b.c>\r\n",
+        ] {
+            let fast = simple_mailbox(v);
+            assert!(fast.is_some(), "{v:?}");
+            let mut general = Vec::new();
+            general_addresses(v, &mut TokenBuf::default(), |a| general.push(a));
+            assert_eq!(vec![fast.unwrap()], general);
+        }
+        for v in [
+            &b"a@b, c@d"[..],
+            b"Ann  Lee <a@b>",
+            b"\"A\\\"\" <a@b>",
+            b"a@b (c)",
+            b"g: a@b;",
+            b"a",
+            b"<@r:a@b>",
+        ] {
+            assert!(simple_mailbox(v).is_none(), "{v:?}");
         }
     }
 
