@@ -526,12 +526,33 @@ impl Queue {
         self.commit(incoming, envelope, || {})
     }
 
-    /// Rewrites the envelope (a state change): tmp, fsync, rename, fsync `msg/`.
-    pub(crate) fn update(&self, envelope: &QueuedMessage) -> io::Result<()> {
-        self.write_envelope(envelope)
+    /// Several state changes at once (`None`: the message leaves the queue), made
+    /// durable by one fsync of `msg/` at the end: each envelope is still written to a
+    /// temp file, fsynced and renamed, so every message is in its old state or its new
+    /// one, and nothing is reported done before the final fsync returns.
+    pub(crate) fn apply(&self, changes: &[(String, Option<QueuedMessage>)]) -> io::Result<()> {
+        let mut first_error = None;
+        for (id, change) in changes {
+            let result = match change {
+                Some(envelope) => self.replace_envelope(envelope),
+                None => self.unlink(id),
+            };
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        sync_dir(&self.msg)?;
+        first_error.map_or(Ok(()), Err)
     }
 
     fn write_envelope(&self, envelope: &QueuedMessage) -> io::Result<()> {
+        self.replace_envelope(envelope)?;
+        sync_dir(&self.msg)
+    }
+
+    /// Writes the envelope to a temp file, fsyncs it and renames it into `msg/` (the
+    /// caller fsyncs `msg/`).
+    fn replace_envelope(&self, envelope: &QueuedMessage) -> io::Result<()> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self.tmp.join(format!("{}.env.{n}", envelope.id));
         let result = (|| {
@@ -543,8 +564,7 @@ impl Queue {
             file.write_all(envelope.encode().as_bytes())?;
             file.sync_all()?;
             drop(file);
-            fs::rename(&tmp, self.env_path(&envelope.id))?;
-            sync_dir(&self.msg)
+            fs::rename(&tmp, self.env_path(&envelope.id))
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -554,13 +574,19 @@ impl Queue {
 
     /// Removes a message: the envelope (the commit point) first, then the body.
     pub(crate) fn remove(&self, id: &str) -> io::Result<()> {
+        self.unlink(id)?;
+        sync_dir(&self.msg)
+    }
+
+    /// Unlinks the envelope, then the body (the caller fsyncs `msg/`).
+    fn unlink(&self, id: &str) -> io::Result<()> {
         match fs::remove_file(self.env_path(id)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
         let _ = fs::remove_file(self.body_path(id));
-        sync_dir(&self.msg)
+        Ok(())
     }
 
     pub(crate) fn body_path(&self, id: &str) -> PathBuf {
@@ -804,7 +830,7 @@ mod tests {
 
         msg.recipients[0].state = RcptState::Delivered;
         msg.recipients[1].attempts = 4;
-        queue.update(&msg).unwrap();
+        queue.apply(&[(msg.id.clone(), Some(msg.clone()))]).unwrap();
         assert_eq!(queue.list().unwrap(), vec![msg.clone()]);
         assert!(
             fs::read_dir(&queue.tmp).unwrap().next().is_none(),
@@ -814,6 +840,23 @@ mod tests {
         queue.remove(&msg.id).unwrap();
         assert!(queue.list().unwrap().is_empty());
         assert!(fs::read_dir(&queue.msg).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn batched_changes_update_and_remove() {
+        let dir = Dir::new("batch");
+        let queue = Queue::open(&dir.0).unwrap();
+        let mut a = envelope("");
+        let mut b = envelope("");
+        queue.enqueue(&mut a, b"a").unwrap();
+        queue.enqueue(&mut b, b"b").unwrap();
+        a.recipients[0].state = RcptState::Delivered;
+        queue
+            .apply(&[(a.id.clone(), Some(a.clone())), (b.id.clone(), None)])
+            .unwrap();
+        assert_eq!(queue.list().unwrap(), vec![a.clone()]);
+        assert!(!queue.body_path(&b.id).exists());
+        assert!(fs::read_dir(&queue.tmp).unwrap().next().is_none());
     }
 
     #[test]

@@ -192,6 +192,7 @@ pub(crate) async fn run(
         context,
         entries: HashMap::new(),
         destinations: HashMap::new(),
+        rescan: true,
     };
     for mut message in messages {
         if flush {
@@ -202,11 +203,18 @@ pub(crate) async fn run(
     let relay = app.relay.clone();
     let stopping = shutdown.triggered();
     let mut stopping = std::pin::pin!(stopping);
+    let mut next_due: Option<SystemTime> = None;
     loop {
         for message in relay.take_submitted() {
             scheduler.insert(message);
         }
-        let next_due = scheduler.dispatch();
+        // A full scan only when something may have become due: new messages, deferrals,
+        // a flush, or the time of the earliest retry (not after every delivery: with
+        // thousands queued that would cost a scan per message).
+        if scheduler.rescan || next_due.is_some_and(|t| t <= SystemTime::now()) {
+            scheduler.rescan = false;
+            next_due = scheduler.dispatch();
+        }
         let wait = next_due
             .and_then(|t| t.duration_since(SystemTime::now()).ok())
             .unwrap_or(if next_due.is_some() {
@@ -218,7 +226,13 @@ pub(crate) async fn run(
         tokio::select! {
             report = inbox.recv() => {
                 if let Some(report) = report {
-                    scheduler.apply(report).await;
+                    let mut batch = Batch::default();
+                    scheduler.apply(report, &mut batch).await;
+                    for _ in 1..BATCH {
+                        let Ok(report) = inbox.try_recv() else { break };
+                        scheduler.apply(report, &mut batch).await;
+                    }
+                    scheduler.write(batch).await;
                 }
             }
             () = relay.wake.notified() => {}
@@ -232,6 +246,7 @@ pub(crate) async fn run(
                     for entry in scheduler.entries.values_mut() {
                         make_due(&mut entry.message);
                     }
+                    scheduler.rescan = true;
                 }
             }
             () = &mut stopping => break,
@@ -245,7 +260,11 @@ pub(crate) async fn run(
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     while scheduler.context.sessions.load(Ordering::SeqCst) > 0 {
         match tokio::time::timeout_at(deadline, inbox.recv()).await {
-            Ok(Some(report)) => scheduler.apply(report).await,
+            Ok(Some(report)) => {
+                let mut batch = Batch::default();
+                scheduler.apply(report, &mut batch).await;
+                scheduler.write(batch).await;
+            }
             Ok(None) => break,
             Err(_) => {
                 warn!("outbound sessions still running after the shutdown grace; leaving them");
@@ -254,9 +273,11 @@ pub(crate) async fn run(
         }
     }
     // Results that arrived meanwhile are recorded too.
+    let mut batch = Batch::default();
     while let Ok(report) = inbox.try_recv() {
-        scheduler.apply(report).await;
+        scheduler.apply(report, &mut batch).await;
     }
+    scheduler.write(batch).await;
     info!("relay stopped");
 }
 
@@ -272,10 +293,13 @@ struct Scheduler {
     context: Arc<Context>,
     entries: HashMap<String, Entry>,
     destinations: HashMap<String, Arc<Destination>>,
+    /// Something may have become due: [`Scheduler::dispatch`] must look.
+    rescan: bool,
 }
 
 impl Scheduler {
     fn insert(&mut self, message: QueuedMessage) {
+        self.rescan = true;
         let in_flight = vec![false; message.recipients.len()];
         self.entries
             .insert(message.id.clone(), Entry { message, in_flight });
@@ -379,7 +403,7 @@ impl Scheduler {
         }
     }
 
-    async fn apply(&mut self, report: Report) {
+    async fn apply(&mut self, report: Report, batch: &mut Batch) {
         match report {
             Report::SessionEnded { destination } => {
                 // A session ended: this destination (or, if the total limit was in the
@@ -393,12 +417,12 @@ impl Scheduler {
                 self.destinations
                     .retain(|_, d| d.sessions.load(Ordering::SeqCst) > 0 || d.waiting() > 0);
             }
-            Report::Results { id, results } => self.record(&id, results).await,
+            Report::Results { id, results } => self.record(&id, results, batch).await,
         }
     }
 
     /// Records results durably; bounces, delay notices; removes finished messages.
-    async fn record(&mut self, id: &str, results: Vec<(usize, Outcome)>) {
+    async fn record(&mut self, id: &str, results: Vec<(usize, Outcome)>, batch: &mut Batch) {
         let config = self.context.app.relay.config.clone();
         let now = SystemTime::now();
         let Some(entry) = self.entries.get_mut(id) else {
@@ -441,6 +465,8 @@ impl Scheduler {
                     });
                 }
                 Outcome::Deferred { error } => {
+                    // A new retry time: the next scan must see it.
+                    self.rescan = true;
                     rcpt.attempts = rcpt.attempts.saturating_add(1);
                     rcpt.last_error = Some(error.clone());
                     if now >= expires {
@@ -505,6 +531,7 @@ impl Scheduler {
                 Ok(queued) => new_messages.extend(queued),
                 Err(e) => {
                     error!(id = %id, "cannot send the DSN: {e}; the recipients stay queued");
+                    self.rescan = true;
                     for r in &failed {
                         if let Some(rcpt) = entry.message.recipients.get_mut(r.index) {
                             rcpt.state = RcptState::Pending;
@@ -540,36 +567,53 @@ impl Scheduler {
                 }
             }
         }
-        // The bookkeeping: durable before anything else.
+        // The bookkeeping, made durable by `write` before anything else happens.
         let done = entry.message.is_done();
-        let queue = self.context.app.relay.queue.clone();
-        let message = entry.message.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            if done {
-                queue.remove(&message.id)
-            } else {
-                queue.update(&message)
-            }
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => {
-                if any_delivered {
-                    super::failpoint("deliver-after-bookkeeping");
-                }
-            }
-            Ok(Err(e)) => error!(id = %id, "cannot record delivery results: {e}"),
-            Err(e) => error!(id = %id, "cannot record delivery results: {e}"),
-        }
+        batch.delivered |= any_delivered;
         if done {
+            batch.changes.insert(id.to_owned(), None);
             self.entries.remove(id);
+        } else {
+            batch
+                .changes
+                .insert(id.to_owned(), Some(entry.message.clone()));
         }
         for message in new_messages {
             info!(id = %message.id, recipients = message.recipients.len(), "queued");
             self.insert(message);
         }
     }
+
+    /// Makes a batch of state changes durable (one directory fsync for all: group
+    /// commit), then the `deliver-after-bookkeeping` test hook.
+    async fn write(&mut self, batch: Batch) {
+        if batch.changes.is_empty() {
+            return;
+        }
+        let queue = self.context.app.relay.queue.clone();
+        let changes: Vec<(String, Option<QueuedMessage>)> = batch.changes.into_iter().collect();
+        let written = tokio::task::spawn_blocking(move || queue.apply(&changes)).await;
+        match written {
+            Ok(Ok(())) => {
+                if batch.delivered {
+                    super::failpoint("deliver-after-bookkeeping");
+                }
+            }
+            Ok(Err(e)) => error!("cannot record delivery results: {e}"),
+            Err(e) => error!("cannot record delivery results: {e}"),
+        }
+    }
 }
+
+/// State changes not yet durable: per message its new envelope, or `None` to remove it.
+#[derive(Default)]
+struct Batch {
+    changes: HashMap<String, Option<QueuedMessage>>,
+    delivered: bool,
+}
+
+/// The most reports recorded in one group commit.
+const BATCH: usize = 256;
 
 #[cfg(test)]
 mod tests {
