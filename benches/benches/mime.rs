@@ -149,7 +149,7 @@ fn views(m: &mailwire_mime::Message<'_>) -> usize {
     let bs = m.body_structure(&mailwire_mime::BodyStructureOptions::default());
     let s =
         m.section(&mailwire_mime::Section::parse("HEADER.FIELDS (From To Subject Date)").unwrap());
-    env.from.len() + bs.params.len() + s.map_or(0, |s| s.len())
+    env.from().len() + bs.params.len() + s.map_or(0, |s| s.len())
 }
 
 fn parse(cr: &mut Criterion) {

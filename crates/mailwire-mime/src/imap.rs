@@ -41,29 +41,154 @@ impl BodyStructureOptions {
 /// The ENVELOPE of a message (RFC 3501 section 7.4.2).
 ///
 /// Values borrow the message (`'m`) when they are written on one line and one
-/// token; otherwise they are owned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// token; otherwise they are owned. The six address lists are read with
+/// [`Envelope::from`], [`Envelope::sender`], [`Envelope::reply_to`],
+/// [`Envelope::to`], [`Envelope::cc`] and [`Envelope::bcc`]; they share one
+/// allocation, and Sender and Reply-To default to From without a copy. Two
+/// envelopes are equal when their fields and their six lists (as the accessors
+/// give them) are.
+#[derive(Debug, Clone, Default)]
 pub struct Envelope<'m> {
     /// Date field, raw. `None` when absent (IMAP NIL).
     pub date: Option<Cow<'m, [u8]>>,
     /// Subject field, raw (encoded words kept).
     pub subject: Option<Cow<'m, [u8]>>,
-    /// From addresses. An empty list is IMAP NIL.
-    pub from: Vec<EnvelopeAddress<'m>>,
-    /// Sender addresses; From when Sender is absent or empty.
-    pub sender: Vec<EnvelopeAddress<'m>>,
-    /// Reply-To addresses; From when Reply-To is absent or empty.
-    pub reply_to: Vec<EnvelopeAddress<'m>>,
-    /// To addresses.
-    pub to: Vec<EnvelopeAddress<'m>>,
-    /// Cc addresses.
-    pub cc: Vec<EnvelopeAddress<'m>>,
-    /// Bcc addresses.
-    pub bcc: Vec<EnvelopeAddress<'m>>,
     /// In-Reply-To field, raw.
     pub in_reply_to: Option<Cow<'m, [u8]>>,
     /// Message-ID field, raw.
     pub message_id: Option<Cow<'m, [u8]>>,
+    /// The addresses of all six lists, one list after the other.
+    addresses: Vec<EnvelopeAddress<'m>>,
+    /// Where each list ends in `addresses`, in the order of [`AddressList`]
+    /// (Sender and Reply-To ranges are empty when they default to From).
+    ends: [usize; 6],
+}
+
+/// The address lists of an [`Envelope`], in ENVELOPE order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressList {
+    /// From.
+    From,
+    /// Sender (From when absent or empty).
+    Sender,
+    /// Reply-To (From when absent or empty).
+    ReplyTo,
+    /// To.
+    To,
+    /// Cc.
+    Cc,
+    /// Bcc.
+    Bcc,
+}
+
+impl AddressList {
+    /// All six, in ENVELOPE order.
+    pub const ALL: [AddressList; 6] = [
+        AddressList::From,
+        AddressList::Sender,
+        AddressList::ReplyTo,
+        AddressList::To,
+        AddressList::Cc,
+        AddressList::Bcc,
+    ];
+}
+
+impl PartialEq for Envelope<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.date,
+            &self.subject,
+            &self.in_reply_to,
+            &self.message_id,
+        ) == (
+            &other.date,
+            &other.subject,
+            &other.in_reply_to,
+            &other.message_id,
+        ) && AddressList::ALL
+            .iter()
+            .all(|&l| self.list(l) == other.list(l))
+    }
+}
+
+impl Eq for Envelope<'_> {}
+
+impl<'m> Envelope<'m> {
+    /// The raw list as stored (no defaulting).
+    fn stored(&self, list: AddressList) -> &[EnvelopeAddress<'m>] {
+        let k = list as usize;
+        let start = k.checked_sub(1).and_then(|p| self.ends.get(p)).copied();
+        let end = self.ends.get(k).copied().unwrap_or(0);
+        self.addresses
+            .get(start.unwrap_or(0)..end)
+            .unwrap_or_default()
+    }
+
+    /// An address list; Sender and Reply-To give From when they are empty, as
+    /// RFC 3501 says. An empty list is IMAP NIL.
+    pub fn list(&self, list: AddressList) -> &[EnvelopeAddress<'m>] {
+        let own = self.stored(list);
+        match list {
+            AddressList::Sender | AddressList::ReplyTo if own.is_empty() => {
+                self.stored(AddressList::From)
+            }
+            _ => own,
+        }
+    }
+
+    /// From addresses.
+    pub fn from(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::From)
+    }
+
+    /// Sender addresses; From when Sender is absent or empty.
+    pub fn sender(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::Sender)
+    }
+
+    /// Reply-To addresses; From when Reply-To is absent or empty.
+    pub fn reply_to(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::ReplyTo)
+    }
+
+    /// To addresses.
+    pub fn to(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::To)
+    }
+
+    /// Cc addresses.
+    pub fn cc(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::Cc)
+    }
+
+    /// Bcc addresses.
+    pub fn bcc(&self) -> &[EnvelopeAddress<'m>] {
+        self.list(AddressList::Bcc)
+    }
+
+    /// Replaces the address lists (for envelopes made up by the caller), given in
+    /// the order of [`AddressList::ALL`].
+    ///
+    /// ```
+    /// use mailwire_mime::{Envelope, EnvelopeAddress};
+    /// let a = EnvelopeAddress {
+    ///     mailbox: Some(b"a"[..].into()),
+    ///     host: Some(b"example.org"[..].into()),
+    ///     ..Default::default()
+    /// };
+    /// let e = Envelope::default().with_lists([vec![a.clone()], vec![], vec![], vec![], vec![], vec![]]);
+    /// assert_eq!(e.sender(), &[a][..]);
+    /// ```
+    pub fn with_lists(mut self, lists: [Vec<EnvelopeAddress<'m>>; 6]) -> Self {
+        self.addresses.clear();
+        for (k, list) in lists.into_iter().enumerate() {
+            self.addresses.extend(list);
+            if let Some(e) = self.ends.get_mut(k) {
+                *e = self.addresses.len();
+            }
+        }
+        self
+    }
 }
 
 /// One IMAP address structure: `(name adl mailbox host)`.
@@ -215,31 +340,20 @@ impl<'m> Part<'m> {
         let f = envelope_fields(self);
         let raw = |v: Option<&'m [u8]>| v.map(syntax::unfold_cow);
         let mut toks = syntax::TokenBuf::default();
-        let mut list = |v: Option<&'m [u8]>| {
-            let mut out = Vec::new();
-            envelope_addresses(v, &mut toks, &mut out);
-            out
-        };
-        let from = list(f[FROM]);
-        let mut sender = list(f[SENDER]);
-        if sender.is_empty() {
-            sender = from.clone();
-        }
-        let mut reply_to = list(f[REPLY_TO]);
-        if reply_to.is_empty() {
-            reply_to = from.clone();
+        let mut addresses = Vec::new();
+        let mut ends = [0; 6];
+        for (end, field) in ends.iter_mut().zip([FROM, SENDER, REPLY_TO, TO, CC, BCC]) {
+            // `field` is one of the constants, all < 10.
+            envelope_addresses(f[field], &mut toks, &mut addresses);
+            *end = addresses.len();
         }
         Envelope {
             date: raw(f[DATE]),
             subject: raw(f[SUBJECT]),
-            sender,
-            reply_to,
-            to: list(f[TO]),
-            cc: list(f[CC]),
-            bcc: list(f[BCC]),
             in_reply_to: raw(f[IN_REPLY_TO]),
             message_id: raw(f[MESSAGE_ID]),
-            from,
+            addresses,
+            ends,
         }
     }
 

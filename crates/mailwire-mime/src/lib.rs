@@ -34,8 +34,8 @@
 //! // ENVELOPE: raw strings, Sender and Reply-To default to From.
 //! let env = msg.envelope();
 //! assert_eq!(env.subject.as_deref(), Some(&b"Report"[..]));
-//! assert_eq!(env.sender, env.from);
-//! assert_eq!(env.from[0].name.as_deref(), Some(&b"=?utf-8?q?J=C3=B6rg?="[..]));
+//! assert_eq!(env.sender(), env.from());
+//! assert_eq!(env.from()[0].name.as_deref(), Some(&b"=?utf-8?q?J=C3=B6rg?="[..]));
 //!
 //! // BODYSTRUCTURE data.
 //! let bs = msg.body_structure(&BodyStructureOptions::default());
@@ -92,7 +92,7 @@ mod syntax;
 pub use build::{BuildError, MessageBuilder, MimePart, Transport, WriteOptions};
 pub use header::{Address, ContentType, DateTime, Group, Header, Mailbox};
 pub use imap::{
-    BodyExtension, BodyFields, BodyKind, BodyStructure, BodyStructureOptions, Chunk, Disposition,
-    Envelope, EnvelopeAddress, Section, SectionBytes, SectionText,
+    AddressList, BodyExtension, BodyFields, BodyKind, BodyStructure, BodyStructureOptions, Chunk,
+    Disposition, Envelope, EnvelopeAddress, Section, SectionBytes, SectionText,
 };
 pub use parse::{Limits, Message, Params, ParseError, Part, TransferEncoding};

@@ -44,16 +44,16 @@ fn envelope_of_simple_message() {
     // Unfolded: CRLF removed, the folding space kept.
     assert_eq!(e.subject.as_deref(), Some(&b"Hello there"[..]));
     assert_eq!(
-        e.from,
+        e.from(),
         vec![addr(Some("Alice"), Some("alice"), Some("example.org"))]
     );
-    assert_eq!(e.sender, e.from);
-    assert_eq!(e.reply_to, e.from);
+    assert_eq!(e.sender(), e.from());
+    assert_eq!(e.reply_to(), e.from());
     assert_eq!(
-        e.to,
+        e.to(),
         vec![addr(Some("Bob"), Some("bob"), Some("example.com"))]
     );
-    assert!(e.cc.is_empty() && e.bcc.is_empty() && e.in_reply_to.is_none());
+    assert!(e.cc().is_empty() && e.bcc().is_empty() && e.in_reply_to.is_none());
     assert_eq!(e.message_id.as_deref(), Some(&b"<1234@example.org>"[..]));
 }
 
@@ -64,14 +64,14 @@ fn envelope_groups_and_routes() {
     let e = m.envelope();
     // RFC 3501: group start (NIL NIL "name" NIL), group end (NIL NIL NIL NIL).
     assert_eq!(
-        e.to,
+        e.to(),
         vec![
             addr(None, Some("undisclosed-recipients"), None),
             addr(None, None, None)
         ]
     );
     assert_eq!(
-        e.cc,
+        e.cc(),
         vec![
             addr(None, Some("Team"), None),
             addr(None, Some("alice"), Some("example.org")),
@@ -80,9 +80,48 @@ fn envelope_groups_and_routes() {
             addr(None, Some("carol"), Some("example.org")),
         ]
     );
-    assert_eq!(e.reply_to.len(), 1);
-    assert_eq!(e.reply_to[0].adl.as_deref(), Some(&b"@relay.example"[..]));
-    assert_eq!(e.reply_to[0].mailbox.as_deref(), Some(&b"route"[..]));
+    assert_eq!(e.reply_to().len(), 1);
+    assert_eq!(e.reply_to()[0].adl.as_deref(), Some(&b"@relay.example"[..]));
+    assert_eq!(e.reply_to()[0].mailbox.as_deref(), Some(&b"route"[..]));
+}
+
+#[test]
+fn envelope_lists_keep_their_own_addresses() {
+    let raw = b"From: f@x.org\r\nSender: s@x.org\r\nReply-To: \r\nTo: t1@x.org, t2@x.org\r\n\
+                Cc: c@x.org\r\nBcc: b@x.org\r\n\r\nbody";
+    let m = Message::parse(&raw[..]).unwrap();
+    let e = m.envelope();
+    let boxes = |l: &[mailwire_mime::EnvelopeAddress<'_>]| -> Vec<String> {
+        l.iter()
+            .map(|a| String::from_utf8_lossy(a.mailbox.as_deref().unwrap()).into_owned())
+            .collect()
+    };
+    assert_eq!(boxes(e.from()), ["f"]);
+    assert_eq!(boxes(e.sender()), ["s"]);
+    // An empty Reply-To field defaults to From, as an absent one does.
+    assert_eq!(boxes(e.reply_to()), ["f"]);
+    assert_eq!(boxes(e.to()), ["t1", "t2"]);
+    assert_eq!(boxes(e.cc()), ["c"]);
+    assert_eq!(boxes(e.bcc()), ["b"]);
+    // Equality is over the lists as seen: an explicit copy of From equals the default.
+    let explicit = e.clone().with_lists([
+        e.from().to_vec(),
+        e.sender().to_vec(),
+        e.from().to_vec(),
+        e.to().to_vec(),
+        e.cc().to_vec(),
+        e.bcc().to_vec(),
+    ]);
+    assert_eq!(explicit, e);
+    let other = e.clone().with_lists([
+        e.from().to_vec(),
+        e.sender().to_vec(),
+        e.from().to_vec(),
+        e.to().to_vec(),
+        vec![],
+        e.bcc().to_vec(),
+    ]);
+    assert_ne!(other, e);
 }
 
 #[test]
@@ -95,10 +134,10 @@ fn envelope_keeps_encoded_words() {
         Some(&b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= und =?utf-8?b?4oKs?= 100"[..])
     );
     assert_eq!(
-        e.from[0].name.as_deref(),
+        e.from()[0].name.as_deref(),
         Some(&b"=?utf-8?b?SsO2cmcgTcO8bGxlcg==?="[..])
     );
-    assert_eq!(e.to[1].name.as_deref(), Some("Zoë Raw".as_bytes()));
+    assert_eq!(e.to()[1].name.as_deref(), Some("Zoë Raw".as_bytes()));
 }
 
 fn parts<'a, 'm>(bs: &'a BodyStructure<'m>) -> &'a [BodyStructure<'m>] {
@@ -217,7 +256,7 @@ fn sections_of_attached_messages() {
         Some(&b"=?utf-8?q?inner_=C3=A4?="[..])
     );
     assert_eq!(
-        envelope.sender[0].name.as_deref(),
+        envelope.sender()[0].name.as_deref(),
         Some(&b"Inner, Sender"[..])
     );
     let inner = parts(body);
