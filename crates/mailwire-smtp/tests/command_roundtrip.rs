@@ -5,7 +5,7 @@
 
 use mailwire_core::Secret;
 use mailwire_core::sasl::Mechanism;
-use mailwire_smtp::parse::{CommandParseOptions, parse_command};
+use mailwire_smtp::parse::{CommandParseOptions, parse_command, parse_command_ref};
 use mailwire_smtp::types::*;
 use proptest::prelude::*;
 
@@ -214,6 +214,68 @@ proptest! {
             prop_assert!(strict.is_err(), "{:?}", String::from_utf8_lossy(&wire));
         } else {
             prop_assert_eq!(strict, Ok(Some((cmd, wire.len()))));
+        }
+    }
+
+    /// The borrowed view holds the same values as the owned command, and turns into it.
+    #[test]
+    fn borrowed_view_round_trip(cmd in command(true)) {
+        let wire = cmd.to_bytes();
+        let (view, used) = parse_command_ref(&wire, &opts(true))
+            .expect("valid")
+            .expect("complete");
+        prop_assert_eq!(used, wire.len());
+        prop_assert_eq!(view.verb(), cmd.verb());
+        let mailbox_matches = |view: &MailboxRef<'_>, owned: &Mailbox| {
+            view.local_part.as_str() == owned.local_part.as_str()
+                && view.domain.clone().into_owned() == owned.domain
+                && view.needs_smtputf8() == owned.needs_smtputf8()
+        };
+        let others = |it: OtherParams<'_>| -> Vec<(String, Option<String>)> {
+            it.map(|(k, v)| (k.to_owned(), v.map(str::to_owned))).collect()
+        };
+        let owned_others = |o: &[Parameter]| -> Vec<(String, Option<String>)> {
+            o.iter()
+                .map(|p| (p.keyword.as_str().to_owned(), p.value.as_ref().map(|v| v.as_str().to_owned())))
+                .collect()
+        };
+        match (&view, &cmd) {
+            (CommandRef::Mail { from, params }, Command::Mail { from: f, params: p }) => {
+                match (from, f) {
+                    (ReversePathRef::Null, ReversePath::Null) => {}
+                    (ReversePathRef::Mailbox(m), ReversePath::Mailbox(o)) => {
+                        prop_assert!(mailbox_matches(m, o));
+                    }
+                    _ => prop_assert!(false, "paths differ"),
+                }
+                prop_assert_eq!(params.size, p.size);
+                prop_assert_eq!(params.envid.as_ref().map(|e| e.as_str()), p.envid.as_ref().map(|e| e.as_str()));
+                prop_assert_eq!(others(params.other()), owned_others(p.other()));
+            }
+            (CommandRef::Rcpt { to, params }, Command::Rcpt { to: t, params: p }) => {
+                match (to, t) {
+                    (ForwardPathRef::Postmaster, ForwardPath::Postmaster) => {}
+                    (ForwardPathRef::Mailbox(m), ForwardPath::Mailbox(o)) => {
+                        prop_assert!(mailbox_matches(m, o));
+                    }
+                    _ => prop_assert!(false, "paths differ"),
+                }
+                prop_assert_eq!(params.notify, p.notify);
+                prop_assert_eq!(
+                    params.orcpt.as_ref().map(|o| (o.addr_type(), o.address())),
+                    p.orcpt.as_ref().map(|o| (o.addr_type(), o.address()))
+                );
+                prop_assert_eq!(others(params.other()), owned_others(p.other()));
+            }
+            (CommandRef::Ehlo(h), Command::Ehlo(o)) | (CommandRef::Helo(h), Command::Helo(o)) => {
+                prop_assert_eq!(&h.clone().into_owned(), o);
+            }
+            (CommandRef::Vrfy(a), Command::Vrfy(o)) => prop_assert_eq!(a.as_str(), o.as_str()),
+            _ => {}
+        }
+        prop_assert_eq!(view.into_owned(), cmd);
+        for cut in 0..wire.len() {
+            prop_assert!(matches!(parse_command_ref(&wire[..cut], &opts(true)), Ok(None)), "cut {}", cut);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Fuzz checks for the SMTP command codec.
 
-use crate::parse::{CommandParseOptions, parse_command};
+use crate::parse::{CommandParseOptions, parse_command, parse_command_ref};
 
 /// Feeds `data` to [`parse_command`] as a pipelined buffer, skipping bad lines the way a
 /// server would, with SMTPUTF8 off and on. For every command that parses, checks that:
@@ -9,7 +9,9 @@ use crate::parse::{CommandParseOptions, parse_command};
 /// - re-parsing the encoded form (with the length limits lifted, since canonical forms
 ///   may differ in length from what was sent) gives an equal command and consumes
 ///   exactly the encoded bytes;
-/// - every strict prefix of the encoded form is incomplete (`Ok(None)`).
+/// - every strict prefix of the encoded form is incomplete (`Ok(None)`);
+/// - the borrowing parser ([`parse_command_ref`]) gives the same result, and its view
+///   turns into the same command.
 ///
 /// Panics when a check fails; never panics otherwise.
 pub fn command(data: &[u8]) {
@@ -28,7 +30,15 @@ pub fn command(data: &[u8]) {
 
         let mut rest = data;
         while !rest.is_empty() {
-            match parse_command(rest, &opts) {
+            let view = parse_command_ref(rest, &opts);
+            let owned = parse_command(rest, &opts);
+            assert_eq!(
+                view.clone()
+                    .map(|r| r.map(|(c, used)| (c.into_owned(), used))),
+                owned,
+                "borrowed and owned parses differ"
+            );
+            match owned {
                 Ok(None) => break,
                 Ok(Some((cmd, used))) => {
                     assert!(

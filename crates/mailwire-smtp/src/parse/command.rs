@@ -29,10 +29,11 @@
 use std::borrow::Cow;
 
 use crate::types::{
-    AddressLiteral, Argument, BodyType, C_ATEXT, C_LDH, C_UTF8, C_XCHAR, Command, Domain,
-    EnvelopeId, ForwardPath, GeneralLiteral, Host, LocalPart, MailParameters, Mailbox, Notify,
-    OriginalRecipient, ParamKeyword, ParamValue, Parameter, RcptParameters, Ret, ReversePath,
-    class, is_dcontent, scan_domain,
+    AddressLiteral, ArgumentRef, BodyType, C_ATEXT, C_LDH, C_UTF8, C_XCHAR, Command, CommandRef,
+    DomainRef, EnvelopeId, EnvelopeIdRef, ForwardPathRef, GeneralLiteral, HostRef, LocalPart,
+    LocalPartRef, MailParametersRef, Mailbox, MailboxRef, Notify, OriginalRecipient,
+    OriginalRecipientRef, ParamSet, ParamValue, RcptParametersRef, Ret, ReversePath,
+    ReversePathRef, class, is_dcontent, scan_domain,
 };
 use mailwire_core::Secret;
 use mailwire_core::sasl::Mechanism;
@@ -206,6 +207,36 @@ pub fn parse_command(
     input: &[u8],
     opts: &CommandParseOptions,
 ) -> Result<Option<(Command, usize)>, CommandError> {
+    parse_command_ref(input, opts).map(|r| r.map(|(cmd, used)| (cmd.into_owned(), used)))
+}
+
+/// Parses one command line from the start of `input` into a [`CommandRef`] that borrows
+/// from `input`: [`parse_command`] without copying or allocating (but for the rare values
+/// that must be decoded). The results and errors are those of [`parse_command`];
+/// [`CommandRef::into_owned`] gives the same [`Command`].
+///
+/// ```
+/// use mailwire_smtp::parse::{parse_command_ref, CommandParseOptions};
+/// use mailwire_smtp::types::{CommandRef, ForwardPathRef, HostRef};
+///
+/// let opts = CommandParseOptions::default();
+/// let input = b"RCPT TO:<bob@example.org> ORCPT=rfc822;bob@example.org X-TAG=1\r\n";
+/// let (cmd, used) = parse_command_ref(input, &opts).unwrap().unwrap();
+/// assert_eq!(used, input.len());
+/// let CommandRef::Rcpt { to: ForwardPathRef::Mailbox(mbox), params } = &cmd else { panic!() };
+/// assert_eq!(mbox.local_part.as_str(), "bob");
+/// let HostRef::Domain(domain) = &mbox.domain else { panic!() };
+/// assert_eq!(domain.as_str(), "example.org");
+/// assert_eq!(params.orcpt.as_ref().unwrap().address(), "bob@example.org");
+/// assert_eq!(params.other().collect::<Vec<_>>(), [("X-TAG", Some("1"))]);
+/// let owned = cmd.into_owned();
+/// assert_eq!(owned.verb(), "RCPT");
+/// ```
+#[inline]
+pub fn parse_command_ref<'a>(
+    input: &'a [u8],
+    opts: &CommandParseOptions,
+) -> Result<Option<(CommandRef<'a>, usize)>, CommandError> {
     let max = opts.max_line_len.max(2);
     let window = input.get(..max).unwrap_or(input);
     let lf = match memchr::memchr(b'\n', window) {
@@ -244,6 +275,14 @@ pub fn parse_command_line(
     line: &[u8],
     opts: &CommandParseOptions,
 ) -> Result<Command, CommandError> {
+    parse_command_line_ref(line, opts).map(CommandRef::into_owned)
+}
+
+/// [`parse_command_line`] into a [`CommandRef`] borrowing from `line`.
+pub fn parse_command_line_ref<'a>(
+    line: &'a [u8],
+    opts: &CommandParseOptions,
+) -> Result<CommandRef<'a>, CommandError> {
     if line.len() + 2 > opts.max_line_len {
         return Err(CommandError::new(
             CommandErrorKind::LineTooLong,
@@ -311,10 +350,10 @@ macro_rules! attempt {
 /// temporary and copied into the caller's `Result` (a `memmove` call per line, 6% of the
 /// time in a profile of pipelined commands).
 #[inline(always)]
-fn parse_line<T>(
-    line: &[u8],
+fn parse_line<'a, T>(
+    line: &'a [u8],
     opts: &CommandParseOptions,
-    ok: impl FnOnce(Command) -> T,
+    ok: impl FnOnce(CommandRef<'a>) -> T,
     err: impl Fn(CommandErrorKind) -> T,
 ) -> T {
     // Trailing spaces are tolerated.
@@ -323,7 +362,7 @@ fn parse_line<T>(
     let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
     let (verb, rest) = line.split_at(verb_end);
     let bad = CommandErrorKind::InvalidArguments;
-    let no_arg = |cmd: Command| {
+    let no_arg = |cmd: CommandRef<'a>| {
         if rest.is_empty() {
             Ok(cmd)
         } else {
@@ -335,39 +374,39 @@ fn parse_line<T>(
         match &v {
             b"RCPT" => return parse_rcpt(attempt!(utf8(rest), err), opts, ok, err),
             b"MAIL" => return parse_mail(attempt!(utf8(rest), err), opts, ok, err),
-            b"DATA" => return ok(attempt!(no_arg(Command::Data), err)),
+            b"DATA" => return ok(attempt!(no_arg(CommandRef::Data), err)),
             b"EHLO" | b"HELO" | b"LHLO" => {
                 let host = attempt!(utf8(rest), err);
                 let host = attempt!(arg(host).ok_or(bad("a domain is required")), err);
                 let host = attempt!(parse_host_arg(host, opts), err);
                 return ok(match &v {
-                    b"EHLO" => Command::Ehlo(host),
-                    b"HELO" => Command::Helo(host),
-                    _ => Command::Lhlo(host),
+                    b"EHLO" => CommandRef::Ehlo(host),
+                    b"HELO" => CommandRef::Helo(host),
+                    _ => CommandRef::Lhlo(host),
                 });
             }
-            b"RSET" => return ok(attempt!(no_arg(Command::Rset), err)),
-            b"QUIT" => return ok(attempt!(no_arg(Command::Quit), err)),
-            b"NOOP" => return ok(Command::Noop(attempt!(opt_argument(rest, opts), err))),
-            b"HELP" => return ok(Command::Help(attempt!(opt_argument(rest, opts), err))),
+            b"RSET" => return ok(attempt!(no_arg(CommandRef::Rset), err)),
+            b"QUIT" => return ok(attempt!(no_arg(CommandRef::Quit), err)),
+            b"NOOP" => return ok(CommandRef::Noop(attempt!(opt_argument(rest, opts), err))),
+            b"HELP" => return ok(CommandRef::Help(attempt!(opt_argument(rest, opts), err))),
             b"VRFY" | b"EXPN" => {
                 let a = attempt!(opt_argument(rest, opts), err);
                 let a = attempt!(a.ok_or(bad("an argument is required")), err);
                 return ok(if &v == b"VRFY" {
-                    Command::Vrfy(a)
+                    CommandRef::Vrfy(a)
                 } else {
-                    Command::Expn(a)
+                    CommandRef::Expn(a)
                 });
             }
             b"BDAT" => {
                 let arg = arg(attempt!(utf8(rest), err)).unwrap_or_default();
                 let (size, last) = attempt!(parse_bdat(arg), err);
-                return ok(Command::Bdat { size, last });
+                return ok(CommandRef::Bdat { size, last });
             }
             b"AUTH" => {
                 let arg = arg(attempt!(utf8(rest), err)).unwrap_or_default();
                 let (mechanism, initial_response) = attempt!(parse_auth(arg), err);
-                return ok(Command::Auth {
+                return ok(CommandRef::Auth {
                     mechanism,
                     initial_response,
                 });
@@ -375,7 +414,7 @@ fn parse_line<T>(
             _ => {}
         }
     } else if verb.eq_ignore_ascii_case(b"STARTTLS") {
-        return ok(attempt!(no_arg(Command::StartTls), err));
+        return ok(attempt!(no_arg(CommandRef::StartTls), err));
     }
     err(CommandErrorKind::UnknownCommand)
 }
@@ -386,10 +425,10 @@ fn arg(rest: &str) -> Option<&str> {
     (!arg.is_empty()).then_some(arg)
 }
 
-fn opt_argument(
-    rest: &[u8],
+fn opt_argument<'a>(
+    rest: &'a [u8],
     opts: &CommandParseOptions,
-) -> Result<Option<Argument>, CommandErrorKind> {
+) -> Result<Option<ArgumentRef<'a>>, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     if !opts.smtputf8 && !rest.is_ascii() {
         return Err(bad("non-ASCII argument without SMTPUTF8"));
@@ -397,11 +436,14 @@ fn opt_argument(
     let Some(arg) = arg(utf8(rest)?) else {
         return Ok(None);
     };
-    Argument::validate(arg).map_err(|_| bad("invalid characters in argument"))?;
-    Ok(Some(Argument::new_unchecked(arg)))
+    crate::types::Argument::validate(arg).map_err(|_| bad("invalid characters in argument"))?;
+    Ok(Some(ArgumentRef(arg)))
 }
 
-fn parse_host_arg(arg: &str, opts: &CommandParseOptions) -> Result<Host, CommandErrorKind> {
+fn parse_host_arg<'a>(
+    arg: &'a str,
+    opts: &CommandParseOptions,
+) -> Result<HostRef<'a>, CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let (host, end, ascii) = host_at(arg, 0).map_err(bad)?;
     if end != arg.len() {
@@ -486,10 +528,10 @@ fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> C
 }
 
 #[inline(always)]
-fn parse_mail<T>(
-    rest: &str,
+fn parse_mail<'a, T>(
+    rest: &'a str,
     opts: &CommandParseOptions,
-    ok: impl FnOnce(Command) -> T,
+    ok: impl FnOnce(CommandRef<'a>) -> T,
     err: impl Fn(CommandErrorKind) -> T,
 ) -> T {
     let rest = attempt!(
@@ -499,29 +541,28 @@ fn parse_mail<T>(
         err
     );
     let (from, end) = if rest.starts_with("<>") {
-        (ReversePath::Null, 2)
+        (ReversePathRef::Null, 2)
     } else {
         let (mbox, end) = attempt!(
             path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidReversePath)),
             err
         );
-        (ReversePath::Mailbox(mbox), end)
+        (ReversePathRef::Mailbox(mbox), end)
     };
-    let mut params = MailParameters::default();
+    let raw = rest.get(end..).unwrap_or_default();
+    let mut params = MailParametersRef::empty(raw);
     attempt!(
-        for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
-            mail_param(&mut params, kw, value, opts)
-        }),
+        for_each_param(raw, |kw, value| mail_param(&mut params, kw, value, opts)),
         err
     );
-    ok(Command::Mail { from, params })
+    ok(CommandRef::Mail { from, params })
 }
 
 #[inline(always)]
-fn parse_rcpt<T>(
-    rest: &str,
+fn parse_rcpt<'a, T>(
+    rest: &'a str,
     opts: &CommandParseOptions,
-    ok: impl FnOnce(Command) -> T,
+    ok: impl FnOnce(CommandRef<'a>) -> T,
     err: impl Fn(CommandErrorKind) -> T,
 ) -> T {
     let rest = attempt!(
@@ -536,22 +577,21 @@ fn parse_rcpt<T>(
         .get(..POSTMASTER.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(POSTMASTER))
     {
-        (ForwardPath::Postmaster, POSTMASTER.len())
+        (ForwardPathRef::Postmaster, POSTMASTER.len())
     } else {
         let (mbox, end) = attempt!(
             path(rest, opts).map_err(|e| path_error(e, CommandErrorKind::InvalidForwardPath)),
             err
         );
-        (ForwardPath::Mailbox(mbox), end)
+        (ForwardPathRef::Mailbox(mbox), end)
     };
-    let mut params = RcptParameters::default();
+    let raw = rest.get(end..).unwrap_or_default();
+    let mut params = RcptParametersRef::empty(raw);
     attempt!(
-        for_each_param(rest.get(end..).unwrap_or_default(), |kw, value| {
-            rcpt_param(&mut params, kw, value, opts)
-        }),
+        for_each_param(raw, |kw, value| rcpt_param(&mut params, kw, value, opts)),
         err
     );
-    ok(Command::Rcpt { to, params })
+    ok(CommandRef::Rcpt { to, params })
 }
 
 /// Splits `[SP esmtp-param *(SP esmtp-param)]` (several spaces tolerated) and calls `f`
@@ -601,30 +641,23 @@ fn for_each_param<'a>(
     }
 }
 
-/// Validates an unknown parameter and turns it into a [`Parameter`].
+/// Validates a parameter without a field of its own (kept in the parameter text).
 fn other_param(
     kw: &str,
     value: Option<&str>,
     opts: &CommandParseOptions,
-) -> Result<Parameter, CommandErrorKind> {
+) -> Result<(), CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     if opts.reject_unknown_parameters {
         return Err(CommandErrorKind::UnknownParameter(kw.to_owned()));
     }
-    let value = match value {
-        None => None,
-        Some(v) => {
-            if !opts.smtputf8 && !v.is_ascii() {
-                return Err(bad("non-ASCII parameter value without SMTPUTF8"));
-            }
-            ParamValue::validate(v).map_err(|_| bad("invalid parameter value"))?;
-            Some(ParamValue::new_unchecked(v))
+    if let Some(v) = value {
+        if !opts.smtputf8 && !v.is_ascii() {
+            return Err(bad("non-ASCII parameter value without SMTPUTF8"));
         }
-    };
-    Ok(Parameter {
-        keyword: ParamKeyword::new_unchecked(kw),
-        value,
-    })
+        ParamValue::validate(v).map_err(|_| bad("invalid parameter value"))?;
+    }
+    Ok(())
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), CommandErrorKind> {
@@ -685,10 +718,21 @@ impl Known {
     }
 }
 
-fn mail_param(
-    params: &mut MailParameters,
-    kw: &str,
-    value: Option<&str>,
+/// Whether `kw` is a keyword with a field of its own in the parameters of `set`.
+pub(crate) fn known_keyword(kw: &str, set: ParamSet) -> bool {
+    match (Known::find(kw), set) {
+        (None, _) => false,
+        (Some(Known::Notify | Known::Orcpt), ParamSet::Rcpt) => true,
+        (Some(Known::Notify | Known::Orcpt), ParamSet::Mail) => false,
+        (Some(_), ParamSet::Mail) => true,
+        (Some(_), ParamSet::Rcpt) => false,
+    }
+}
+
+fn mail_param<'a>(
+    params: &mut MailParametersRef<'a>,
+    kw: &'a str,
+    value: Option<&'a str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
@@ -701,7 +745,8 @@ fn mail_param(
         Some(k @ Known::EnvId) => (k, "ENVID"),
         Some(k @ Known::Auth) => (k, "AUTH"),
         _ => {
-            params.push_other_unchecked(other_param(kw, value, opts)?);
+            other_param(kw, value, opts)?;
+            params.has_other = true;
             return Ok(());
         }
     };
@@ -739,7 +784,7 @@ fn mail_param(
         Known::EnvId => {
             let id = xtext_decode_ascii(v).ok_or(invalid("ENVID"))?;
             EnvelopeId::validate(&id).map_err(|_| invalid("ENVID"))?;
-            set_once(&mut params.envid, EnvelopeId::new_unchecked(&id), "ENVID")
+            set_once(&mut params.envid, EnvelopeIdRef(id), "ENVID")
         }
         _ => {
             let decoded = xtext_decode(v.as_bytes())
@@ -759,10 +804,10 @@ fn mail_param(
     }
 }
 
-fn rcpt_param(
-    params: &mut RcptParameters,
-    kw: &str,
-    value: Option<&str>,
+fn rcpt_param<'a>(
+    params: &mut RcptParametersRef<'a>,
+    kw: &'a str,
+    value: Option<&'a str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
@@ -776,7 +821,8 @@ fn rcpt_param(
             set_once(&mut params.orcpt, parse_orcpt(v)?, "ORCPT")
         }
         _ => {
-            params.push_other_unchecked(other_param(kw, value, opts)?);
+            other_param(kw, value, opts)?;
+            params.has_other = true;
             Ok(())
         }
     }
@@ -803,7 +849,7 @@ fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
 }
 
 /// `ORCPT=addr-type;xtext`.
-fn parse_orcpt(v: &str) -> Result<OriginalRecipient, CommandErrorKind> {
+fn parse_orcpt(v: &str) -> Result<OriginalRecipientRef<'_>, CommandErrorKind> {
     let invalid = || CommandErrorKind::InvalidParameter("ORCPT");
     let (addr_type, xtext) = match split_at_byte(v, b';') {
         (_, "") => return Err(invalid()),
@@ -811,7 +857,7 @@ fn parse_orcpt(v: &str) -> Result<OriginalRecipient, CommandErrorKind> {
     };
     let address = xtext_decode_ascii(xtext).ok_or_else(invalid)?;
     OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid())?;
-    Ok(OriginalRecipient::new_unchecked(addr_type, &address))
+    Ok(OriginalRecipientRef { addr_type, address })
 }
 
 /// Decodes RFC 3461 xtext into octets. Accepts lower-case hex digits; refuses characters
@@ -868,7 +914,7 @@ enum PathError {
 
 /// `"<" [ A-d-l ":" ] Mailbox ">"` at the start of `s`, returning the offset after the `>`.
 #[inline(always)]
-fn path(s: &str, opts: &CommandParseOptions) -> Result<(Mailbox, usize), PathError> {
+fn path<'a>(s: &'a str, opts: &CommandParseOptions) -> Result<(MailboxRef<'a>, usize), PathError> {
     let b = s.as_bytes();
     if b.first() != Some(&b'<') {
         return Err(PathError::Syntax("the address must be in angle brackets"));
@@ -917,7 +963,7 @@ fn source_route(b: &[u8], i: usize) -> Result<usize, &'static str> {
 /// `Local-part "@" ( Domain / address-literal )` at offset `i` of `s`: the mailbox, the
 /// offset after it, and whether it is all ASCII.
 #[inline(always)]
-fn mailbox_at(s: &str, i: usize) -> Result<(Mailbox, usize, bool), &'static str> {
+fn mailbox_at(s: &str, i: usize) -> Result<(MailboxRef<'_>, usize, bool), &'static str> {
     let b = s.as_bytes();
     let (local, at, local_ascii) = if b.get(i) == Some(&b'"') {
         // Any fault in a quoted string is reported as an invalid local part.
@@ -929,12 +975,16 @@ fn mailbox_at(s: &str, i: usize) -> Result<(Mailbox, usize, bool), &'static str>
         return Err("expected '@'");
     }
     let (host, end, host_ascii) = host_at(s, at + 1)?;
-    Ok((Mailbox::new(local, host), end, local_ascii && host_ascii))
+    let mbox = MailboxRef {
+        local_part: local,
+        domain: host,
+    };
+    Ok((mbox, end, local_ascii && host_ascii))
 }
 
 /// `Dot-string` at offset `i`, in one pass.
 #[inline]
-fn dot_string(s: &str, i: usize) -> Result<(LocalPart, usize, bool), &'static str> {
+fn dot_string(s: &str, i: usize) -> Result<(LocalPartRef<'_>, usize, bool), &'static str> {
     let b = s.as_bytes();
     let mut j = i;
     let mut prev_dot = true;
@@ -961,12 +1011,12 @@ fn dot_string(s: &str, i: usize) -> Result<(LocalPart, usize, bool), &'static st
     }
     let text = s.get(i..j).ok_or("invalid local part")?;
     // A dot-string holds only atext, dots and UTF-8: a valid local part.
-    Ok((LocalPart::new_unchecked(text), j, high < 0x80))
+    Ok((LocalPartRef(Cow::Borrowed(text)), j, high < 0x80))
 }
 
 /// The inside of a `Quoted-string` starting at offset `i` (after the opening quote),
 /// decoded: the local part, the offset after the closing quote, and whether it is ASCII.
-fn quoted_string(s: &str, i: usize) -> Option<(LocalPart, usize, bool)> {
+fn quoted_string(s: &str, i: usize) -> Option<(LocalPartRef<'_>, usize, bool)> {
     let b = s.as_bytes();
     let mut j = i;
     let mut escapes = false;
@@ -1007,22 +1057,22 @@ fn quoted_string(s: &str, i: usize) -> Option<(LocalPart, usize, bool)> {
     if text.len() > LocalPart::MAX_LEN {
         return None;
     }
-    Some((LocalPart::new_unchecked(&text), j + 1, high < 0x80))
+    Some((LocalPartRef(text), j + 1, high < 0x80))
 }
 
 /// `Domain / address-literal` at offset `i`: the host, the offset after it, and whether it
 /// is all ASCII.
 #[inline(always)]
-fn host_at(s: &str, i: usize) -> Result<(Host, usize, bool), &'static str> {
+fn host_at(s: &str, i: usize) -> Result<(HostRef<'_>, usize, bool), &'static str> {
     let b = s.as_bytes();
     if b.get(i) == Some(&b'[') {
         let (lit, end) = address_literal(s, i)?;
         // Address literals are ASCII (`dcontent`).
-        return Ok((Host::Literal(lit), end, true));
+        return Ok((HostRef::Literal(lit), end, true));
     }
     let (len, ascii) = scan_domain(b.get(i..).unwrap_or_default())?;
     let d = s.get(i..i + len).ok_or("invalid domain")?;
-    Ok((Host::Domain(Domain::new_unchecked(d)), i + len, ascii))
+    Ok((HostRef::Domain(DomainRef(d)), i + len, ascii))
 }
 
 /// An address literal at offset `i` (which holds `[`), returning the offset after the `]`.
@@ -1082,7 +1132,7 @@ pub(crate) fn parse_address_literal_str(s: &str) -> Option<AddressLiteral> {
 /// Parses `local@domain` text (no brackets), for `Mailbox::try_from` and `AUTH=`.
 pub(crate) fn parse_mailbox_str(s: &str) -> Option<Mailbox> {
     match mailbox_at(s, 0) {
-        Ok((mbox, end, _)) if end == s.len() => Some(mbox),
+        Ok((mbox, end, _)) if end == s.len() => Some(mbox.into_owned()),
         _ => None,
     }
 }
