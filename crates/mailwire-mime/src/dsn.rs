@@ -829,14 +829,22 @@ fn from_tokens(addr: &str) -> Vec<String> {
     ]
 }
 
-/// An address for a header field: one line, without angle brackets or white space.
+/// An address for a header field: one line, without angle brackets or white space,
+/// and at most 900 octets (no real address comes near: RFC 5321 allows 256), so the
+/// line stays within 998 octets.
 fn address_token(addr: &str) -> String {
     let a = one_line(addr);
-    let a = a.trim_start_matches('<').trim_end_matches('>');
-    a.chars()
+    let mut out = String::with_capacity(a.len().min(900));
+    for c in a
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '<' && *c != '>')
-        .take(900)
-        .collect()
+    {
+        if out.len() + c.len_utf8() > 900 {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Writes one `Name: value` field of the delivery-status part. `value` is ASCII on
@@ -936,6 +944,128 @@ fn wrap(s: &str, width: usize) -> Vec<&str> {
         out.push(s.get(start..).unwrap_or_default());
     }
     out
+}
+
+#[doc(hidden)]
+pub mod fuzzing {
+    //! The check behind the `mime_dsn` fuzz target and its corpus replay. Not a
+    //! stable API.
+
+    use super::*;
+    use crate::parse::Message;
+
+    /// Builds a report from arbitrary bytes (fields separated by NUL: reporting MTA,
+    /// From, To, envelope id, the original, then five fields per recipient:
+    /// address, ORCPT, diagnostic, remote MTA, and two octets for the action and
+    /// status) and checks what is written: CRLF line breaks only, no line over 998
+    /// octets, a `multipart/report` our parser reads back with one
+    /// `message/delivery-status` block per recipient, each with one
+    /// Final-Recipient, Action and Status.
+    pub fn build(data: &[u8]) {
+        let mut fields = data.split(|&b| b == 0);
+        let mut next = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+        let (mta, from, to, envid) = (next(), next(), next(), next());
+        let original = next();
+        let mut recipients = Vec::new();
+        loop {
+            let addr = next();
+            let (orcpt, diag, remote, codes) = (next(), next(), next(), next());
+            if addr.is_empty() && codes.is_empty() {
+                break;
+            }
+            let c = codes.as_bytes();
+            let byte = |i: usize| c.get(i).copied().unwrap_or(0);
+            let action = match byte(0) % 5 {
+                0 => Action::Failed,
+                1 => Action::Delayed,
+                2 => Action::Delivered,
+                3 => Action::Relayed,
+                _ => Action::Expanded,
+            };
+            let t = u64::from(byte(1)) * 40_000_000;
+            recipients.push(RecipientReport {
+                final_recipient: addr,
+                original_recipient: (!orcpt.is_empty()).then_some(orcpt),
+                action,
+                status: (byte(1) % 7, u16::from(byte(2)) * 5, u16::from(byte(3)) * 5),
+                remote_mta: (!remote.is_empty()).then_some(remote),
+                diagnostic: (!diag.is_empty()).then_some(diag),
+                last_attempt: (byte(4) % 2 == 0)
+                    .then(|| UNIX_EPOCH + std::time::Duration::from_secs(t)),
+                will_retry_until: (byte(4) % 3 == 0)
+                    .then(|| UNIX_EPOCH + std::time::Duration::from_secs(t + 86_400)),
+            });
+            if recipients.len() >= 50 {
+                break;
+            }
+        }
+        let returned = match data.first().copied().unwrap_or(0) % 3 {
+            0 => Returned::Full(original.as_bytes()),
+            1 => Returned::Headers(original.as_bytes()),
+            _ => Returned::Nothing,
+        };
+        let report = DeliveryReport {
+            reporting_mta: mta,
+            from_mailbox: from,
+            to,
+            envelope_id: (!envid.is_empty()).then_some(envid),
+            arrival: Some(UNIX_EPOCH),
+            recipients,
+            original: returned,
+            date: UNIX_EPOCH + std::time::Duration::from_secs(data.len() as u64),
+        };
+        let bytes = report.to_bytes();
+        check(&bytes, report.recipients.len());
+    }
+
+    /// The checks on a written report with `n` recipients.
+    pub fn check(bytes: &[u8], n: usize) {
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\r' {
+                assert_eq!(bytes.get(i + 1), Some(&b'\n'), "bare CR");
+            }
+            if b == b'\n' {
+                assert!(i > 0 && bytes.get(i - 1) == Some(&b'\r'), "bare LF");
+            }
+        }
+        assert!(
+            bytes.split(|&b| b == b'\n').all(|l| l.len() <= 999),
+            "line over 998 octets"
+        );
+        let msg = Message::parse(bytes).expect("a written report parses");
+        let root = msg.root();
+        assert_eq!(
+            (root.media_type(), root.media_subtype()),
+            ("multipart", "report")
+        );
+        assert_eq!(
+            root.param("report-type").as_deref(),
+            Some("delivery-status")
+        );
+        let parts: Vec<_> = root.children().collect();
+        assert!(parts.len() == 2 || parts.len() == 3, "two or three parts");
+        let status = parts.get(1).expect("a delivery-status part");
+        assert_eq!(status.media_subtype(), "delivery-status");
+        let body = status.body();
+        assert!(body.is_ascii(), "delivery-status is ASCII");
+        let text = String::from_utf8_lossy(body);
+        let blocks: Vec<&str> = text
+            .split("\r\n\r\n")
+            .filter(|b| !b.trim().is_empty())
+            .collect();
+        assert_eq!(blocks.len(), 1 + n, "one block per recipient");
+        for block in blocks.iter().skip(1) {
+            let count = |name: &str| {
+                block
+                    .split("\r\n")
+                    .filter(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(':')))
+                    .count()
+            };
+            assert_eq!(count("Final-Recipient"), 1);
+            assert_eq!(count("Action"), 1);
+            assert_eq!(count("Status"), 1);
+        }
+    }
 }
 
 #[cfg(test)]

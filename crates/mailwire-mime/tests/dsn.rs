@@ -927,3 +927,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn replay_the_mime_dsn_fuzz_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/mime_dsn");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        mailwire_mime::dsn::fuzzing::build(&data);
+        n += 1;
+    }
+    assert!(n >= 5, "the mime_dsn corpus is missing");
+}
+
+#[test]
+fn the_fuzz_check_rejects_broken_reports() {
+    let good = report(vec![failed("bob@example.net")], Returned::Nothing).to_bytes();
+    mailwire_mime::dsn::fuzzing::check(&good, 1);
+    let must_fail = |bytes: Vec<u8>, n: usize| {
+        let r = std::panic::catch_unwind(|| mailwire_mime::dsn::fuzzing::check(&bytes, n));
+        assert!(r.is_err(), "{}", String::from_utf8_lossy(&bytes));
+    };
+    must_fail(good.clone(), 2);
+    let text = String::from_utf8(good.clone()).unwrap();
+    must_fail(
+        text.replacen("Status: 5.1.1\r\n", "Status: 5.1.1\n", 1)
+            .into_bytes(),
+        1,
+    );
+    must_fail(
+        text.replacen(
+            "Action: failed\r\n",
+            "Action: failed\r\nAction: delivered\r\n",
+            1,
+        )
+        .into_bytes(),
+        1,
+    );
+    let long = text.replacen(
+        "Status: 5.1.1",
+        &format!("Status: 5.1.1{}", "x".repeat(999)),
+        1,
+    );
+    must_fail(long.into_bytes(), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn arbitrary_bytes_build_well_formed_reports(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+        mailwire_mime::dsn::fuzzing::build(&data);
+    }
+}
