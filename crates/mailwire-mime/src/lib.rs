@@ -1,6 +1,7 @@
 //! mailwire-mime: parse, build and serialize Internet messages (RFC 5322, MIME,
 //! RFC 2047, RFC 2231, RFC 6532), and the IMAP views of a message (RFC 3501
-//! ENVELOPE, BODYSTRUCTURE and `BODY[section]` byte ranges).
+//! ENVELOPE, BODYSTRUCTURE and `BODY[section]` byte ranges). The [`dsn`] module
+//! writes RFC 3464 delivery status notifications (bounces and delay warnings).
 //!
 //! # Parse, then look at it as IMAP does
 //!
