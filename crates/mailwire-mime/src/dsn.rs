@@ -37,6 +37,12 @@
 //!   returned as its header only, as `text/rfc822-headers` (RFC 6522 §4), which, being
 //!   `text/*`, may be quoted-printable when the header itself is 8-bit (RFC 6532).
 //!
+//! The report is laid out here rather than with [`MessageBuilder`](crate::MessageBuilder):
+//! the builder writes any non-text leaf part as base64, and RFC 3464 §6.1 registers
+//! `message/delivery-status` with the 7bit encoding only (and `message/rfc822` may
+//! not be encoded at all), so the three parts are written directly with the
+//! builder's own field folding, quoted-printable and CRLF helpers.
+//!
 //! The To field holds the original sender's address as it is: when that address is
 //! not ASCII it is written as raw UTF-8 (RFC 6532), since such an address can only be
 //! reached over SMTPUTF8 anyway.
