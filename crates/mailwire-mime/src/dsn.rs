@@ -38,7 +38,7 @@
 //!   `text/*`, may be quoted-printable when the header itself is 8-bit (RFC 6532).
 //!
 //! The report is laid out here rather than with [`MessageBuilder`](crate::MessageBuilder):
-//! the builder writes any non-text leaf part as base64, and RFC 3464 §6.1 registers
+//! the builder writes any non-text leaf part as base64, and RFC 3464 §2.1 registers
 //! `message/delivery-status` with the 7bit encoding only (and `message/rfc822` may
 //! not be encoded at all), so the three parts are written directly with the
 //! builder's own field folding, quoted-printable and CRLF helpers.
