@@ -333,6 +333,9 @@ async fn run(args: Args) -> Result<(), String> {
         connect_timeout: args.connect_timeout.max(Duration::from_secs(1)),
         idle_timeout: relay::deliver::DEFAULT_IDLE,
     };
+    // Before any listener: the start-up cleaning must not meet a message being queued.
+    let startup = relay::schedule::load(&queue)
+        .map_err(|e| format!("cannot read the queue in {}: {e}", queue.root().display()))?;
     let relay = Arc::new(relay::Relay::new(queue, relay_config));
 
     let mut config = ServerConfig::new(ehlo_name);
@@ -427,6 +430,7 @@ async fn run(args: Args) -> Result<(), String> {
         relay::route::HickoryResolver::new(),
         myself,
         shutdown.clone(),
+        startup,
     ));
     for task in tasks {
         let _ = task.await;

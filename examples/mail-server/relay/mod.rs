@@ -18,6 +18,8 @@
 
 pub(crate) mod bounce;
 pub(crate) mod deliver;
+#[cfg(test)]
+mod end_to_end;
 pub(crate) mod queue;
 pub(crate) mod route;
 pub(crate) mod schedule;

@@ -140,36 +140,36 @@ pub(crate) fn backoff(initial: Duration, max: Duration, attempts: u32) -> Durati
     initial.saturating_mul(factor).min(max)
 }
 
-/// Runs the scheduler until `shutdown` (then for at most [`SHUTDOWN_GRACE`] more).
-pub(crate) async fn run(
-    app: Arc<App>,
-    resolver: Arc<dyn Resolver>,
-    myself: Myself,
-    shutdown: Shutdown,
-) {
-    let queue = app.relay.queue.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        let flush = queue.take_flush_request();
-        queue.load().map(|(m, removed)| (m, removed, flush))
-    })
-    .await;
-    let (messages, removed, flush) = match loaded {
-        Ok(Ok(loaded)) => loaded,
-        Ok(Err(e)) => {
-            error!("cannot read the queue: {e}; relaying stops");
-            return;
-        }
-        Err(e) => {
-            error!("cannot read the queue: {e}; relaying stops");
-            return;
-        }
-    };
+/// What the queue held at start.
+pub(crate) struct Startup {
+    messages: Vec<QueuedMessage>,
+    flush: bool,
+}
+
+/// Reads the queue and cleans what a crash left, **before** any SMTP session may write
+/// to it (the cleaning removes every file in `tmp/`, which would include a message being
+/// received).
+pub(crate) fn load(queue: &super::queue::Queue) -> std::io::Result<Startup> {
+    let flush = queue.take_flush_request();
+    let (messages, removed) = queue.load()?;
     if removed > 0 {
         info!(removed, "removed leftovers of interrupted queue writes");
     }
     if !messages.is_empty() {
         info!(messages = messages.len(), "queue loaded");
     }
+    Ok(Startup { messages, flush })
+}
+
+/// Runs the scheduler until `shutdown` (then for at most [`SHUTDOWN_GRACE`] more).
+pub(crate) async fn run(
+    app: Arc<App>,
+    resolver: Arc<dyn Resolver>,
+    myself: Myself,
+    shutdown: Shutdown,
+    startup: Startup,
+) {
+    let Startup { messages, flush } = startup;
     let tls = match mailwire_tokio::tls::client_config(&mailwire_tokio::ClientTlsOptions::Insecure)
     {
         Ok(tls) => tls,

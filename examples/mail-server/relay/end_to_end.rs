@@ -1,0 +1,269 @@
+//! The relay end to end inside one process: server A (domain `a.test`) queues and
+//! delivers to server B (`b.test`, our own SMTP service on a loopback port) through a
+//! static route, with the scheduler, the sessions and the DSNs all real. Nothing here
+//! asserts a duration: the tests wait (with a generous limit) for an outcome.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use mailwire_core::Secret;
+use mailwire_maildir::MailStore;
+use mailwire_smtp::server::ServerConfig;
+use mailwire_smtp::types::EhloDomain;
+use mailwire_tokio::{ServeOptions, Shutdown, serve};
+use tokio::net::TcpListener;
+
+use super::queue::{Queue, QueuedMessage, QueuedRecipient, RcptState};
+use super::route::{Myself, Route};
+use super::{Relay, RelayConfig};
+use crate::App;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "mailwire-relay-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(routes: Vec<Route>) -> RelayConfig {
+    RelayConfig {
+        routes,
+        relay_nets: Vec::new(),
+        require_tls: false,
+        retry_initial: Duration::from_secs(1),
+        retry_max: Duration::from_secs(1),
+        queue_lifetime: Duration::from_secs(3600),
+        delay_warning: Duration::from_secs(3600),
+        max_deliveries: 4,
+        max_per_destination: 2,
+        connect_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_millis(200),
+    }
+}
+
+fn app(data: &Path, domain: &str, users: &[&str], relay: RelayConfig) -> Arc<App> {
+    let queue = Queue::open(data).unwrap();
+    Arc::new(App {
+        store: MailStore::open(data).unwrap(),
+        users: users
+            .iter()
+            .map(|u| (u.to_string(), Secret::new(String::from("pw"))))
+            .collect::<HashMap<_, _>>(),
+        domain: domain.to_owned(),
+        hostname: domain.to_owned(),
+        discard: false,
+        relay: Arc::new(Relay::new(queue, relay)),
+    })
+}
+
+/// Serves `app` by SMTP on `listener` until `shutdown`.
+fn serve_smtp(app: Arc<App>, listener: TcpListener, shutdown: &Shutdown) {
+    let mut config = ServerConfig::new(EhloDomain::new(&app.hostname).unwrap());
+    config.starttls = false;
+    let service = Arc::new(crate::smtp::SmtpService::new(app, Arc::new(config)));
+    let mut options = ServeOptions::default();
+    options.shutdown_grace = Duration::from_secs(1);
+    tokio::spawn(serve(listener, service, options, shutdown.triggered()));
+}
+
+fn start_relay(app: &Arc<App>, shutdown: &Shutdown) -> tokio::task::JoinHandle<()> {
+    let startup = super::schedule::load(&app.relay.queue).unwrap();
+    tokio::spawn(super::schedule::run(
+        app.clone(),
+        super::route::HickoryResolver::new(),
+        Myself::default(),
+        shutdown.clone(),
+        startup,
+    ))
+}
+
+/// Queues a message on `app` as the SMTP side would.
+fn enqueue(app: &App, sender: &str, rcpts: &[&str], body: &[u8]) -> String {
+    let mut msg = QueuedMessage::new(String::new(), Some(sender.to_owned()), SystemTime::now());
+    for r in rcpts {
+        msg.recipients
+            .push(QueuedRecipient::new((*r).to_owned(), None, None));
+    }
+    app.relay.queue.enqueue(&mut msg, body).unwrap();
+    let id = msg.id.clone();
+    app.relay.submit(msg);
+    id
+}
+
+fn messages(app: &App, user: &str) -> Vec<Vec<u8>> {
+    let inbox = app.store.inbox(user).unwrap();
+    inbox
+        .list()
+        .unwrap()
+        .iter()
+        .map(|e| inbox.read_message(e).unwrap())
+        .collect()
+}
+
+async fn wait_until(mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not done after 15 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivers_to_b_and_bounces_the_refused_recipient() {
+    let shutdown = Shutdown::new();
+    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    let b = app(&dir_b.0, "b.test", &["bob", "carol"], config(Vec::new()));
+    serve_smtp(b.clone(), listener, &shutdown);
+    let route = Route::parse(&format!("b.test={b_addr}")).unwrap();
+    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+    let relay = start_relay(&a, &shutdown);
+
+    let body = b"Subject: one\r\n\r\nhello\r\n";
+    let id = enqueue(
+        &a,
+        "alice@a.test",
+        &["bob@b.test", "nobody@b.test", "carol@B.test"],
+        body,
+    );
+    // Several messages to the same destination share sessions.
+    for n in 0..5 {
+        let body = format!("Subject: more {n}\r\n\r\nx\r\n");
+        enqueue(&a, "alice@a.test", &["carol@b.test"], body.as_bytes());
+    }
+    wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+
+    let bob = messages(&b, "bob");
+    assert_eq!(bob.len(), 1);
+    assert!(
+        bob[0].ends_with(body),
+        "{}",
+        String::from_utf8_lossy(&bob[0])
+    );
+    assert_eq!(messages(&b, "carol").len(), 6);
+    // The refused recipient comes back to alice, locally, as a DSN.
+    let dsn = messages(&a, "alice");
+    assert_eq!(dsn.len(), 1);
+    let text = String::from_utf8_lossy(&dsn[0]);
+    assert!(text.contains("multipart/report"), "{text}");
+    assert!(
+        text.contains("Final-Recipient: rfc822;nobody@b.test"),
+        "{text}"
+    );
+    assert!(text.contains("Status: 5.1.1"), "{text}");
+    assert!(
+        !text.contains("Final-Recipient: rfc822;bob@b.test"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Subject: one"),
+        "the message is returned: {text}"
+    );
+    assert!(!id.is_empty());
+    shutdown.trigger();
+    relay.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_down_is_retried_and_the_queue_survives_a_restart() {
+    let shutdown = Shutdown::new();
+    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+    // A port with nobody listening yet.
+    let b_addr: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let route = Route::parse(&format!("b.test={b_addr}")).unwrap();
+    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route.clone()]));
+    let relay = start_relay(&a, &shutdown);
+    enqueue(
+        &a,
+        "alice@a.test",
+        &["bob@b.test"],
+        b"Subject: later\r\n\r\nx\r\n",
+    );
+    wait_until(|| {
+        a.relay.queue.list().unwrap().first().is_some_and(|m| {
+            m.recipients[0].attempts >= 2
+                && m.recipients[0]
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("refused"))
+        })
+    })
+    .await;
+    // Stop A; the message stays queued, pending.
+    shutdown.trigger();
+    relay.await.unwrap();
+    let left = a.relay.queue.list().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].recipients[0].state, RcptState::Pending);
+
+    // B comes up; a new A on the same data directory, after a flush, delivers it.
+    let shutdown = Shutdown::new();
+    let b = app(&dir_b.0, "b.test", &["bob"], config(Vec::new()));
+    serve_smtp(
+        b.clone(),
+        TcpListener::bind(b_addr).await.unwrap(),
+        &shutdown,
+    );
+    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+    a.relay.queue.request_flush().unwrap();
+    let relay = start_relay(&a, &shutdown);
+    wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+    assert_eq!(messages(&b, "bob").len(), 1);
+    assert!(
+        messages(&a, "alice").is_empty(),
+        "no DSN for a delivered message"
+    );
+    shutdown.trigger();
+    relay.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_null_sender_never_gets_a_dsn() {
+    let shutdown = Shutdown::new();
+    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    let b = app(&dir_b.0, "b.test", &["bob"], config(Vec::new()));
+    serve_smtp(b.clone(), listener, &shutdown);
+    let route = Route::parse(&format!("*={b_addr}")).unwrap();
+    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+    let relay = start_relay(&a, &shutdown);
+    let mut msg = QueuedMessage::new(String::new(), None, SystemTime::now());
+    msg.recipients
+        .push(QueuedRecipient::new("nobody@b.test".into(), None, None));
+    a.relay
+        .queue
+        .enqueue(&mut msg, b"Subject: x\r\n\r\n")
+        .unwrap();
+    a.relay.submit(msg);
+    wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+    assert!(messages(&a, "alice").is_empty());
+    assert!(messages(&b, "bob").is_empty());
+    shutdown.trigger();
+    relay.await.unwrap();
+}
