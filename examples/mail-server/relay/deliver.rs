@@ -260,6 +260,11 @@ impl Courier {
     /// The session closed: jobs cut off learn why; if it never opened, the destination
     /// is unusable for now.
     fn closed(&mut self, error: Option<ClientError>) {
+        // The client reports every message before `Closed`; this only matters if the
+        // driver stopped without the session closing.
+        if let Some(flight) = self.current.take() {
+            self.ended.push(flight);
+        }
         let text = match &error {
             Some(e) => format!("session with {} ended: {e}", self.relay),
             None => format!("session with {} ended", self.relay),

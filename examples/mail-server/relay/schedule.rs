@@ -496,7 +496,7 @@ impl Scheduler {
                     if !rcpt.delay_notified && waited >= config.delay_warning {
                         delayed.push(Reported {
                             index,
-                            status: (4, 0, 0),
+                            status: transient_status(&error),
                             diagnostic: error,
                             remote_mta: None,
                         });
@@ -615,9 +615,49 @@ struct Batch {
 /// The most reports recorded in one group commit.
 const BATCH: usize = 256;
 
+/// The RFC 3463 status of a transient failure: the remote reply's own (`451 4.3.0 …`),
+/// 4.4.1 when the host did not answer, 4.4.3 for a routing (DNS) failure, else 4.0.0.
+fn transient_status(error: &str) -> (u8, u16, u16) {
+    let mut words = error.split(' ');
+    let code = words.next().unwrap_or_default();
+    if code.len() == 3 && code.starts_with('4') && code.bytes().all(|b| b.is_ascii_digit()) {
+        let mut parts = words.next().unwrap_or_default().split('.');
+        let parsed = (|| {
+            let class: u8 = parts.next()?.parse().ok()?;
+            let subject: u16 = parts.next()?.parse().ok()?;
+            let detail: u16 = parts.next()?.parse().ok()?;
+            (class == 4 && subject <= 999 && detail <= 999).then_some((class, subject, detail))
+        })();
+        return parsed.unwrap_or((4, 0, 0));
+    }
+    if error.starts_with("cannot connect") {
+        (4, 4, 1)
+    } else if error.contains("lookup") {
+        (4, 4, 3)
+    } else {
+        (4, 0, 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_statuses() {
+        assert_eq!(transient_status("451 4.3.2 try later"), (4, 3, 2));
+        assert_eq!(transient_status("421 service closing"), (4, 0, 0));
+        assert_eq!(transient_status("450 5.1.1 inconsistent"), (4, 0, 0));
+        assert_eq!(
+            transient_status("cannot connect to b.test: 127.0.0.1:1: refused"),
+            (4, 4, 1)
+        );
+        assert_eq!(
+            transient_status("MX lookup for x.test: SERVFAIL"),
+            (4, 4, 3)
+        );
+        assert_eq!(transient_status("session with h:25 ended"), (4, 0, 0));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
