@@ -744,8 +744,10 @@ impl<'a> Message<'a> {
         self.root().body_structure(opts)
     }
 
-    /// Finds the part a section's part numbers name. Returns the node id; the
-    /// empty path gives the root message.
+    /// Finds the part a section's part numbers name; the empty path gives the root
+    /// message. `None` when there is no such part, and for the empty `text/plain`
+    /// part BODYSTRUCTURE shows in a multipart without parts ([`Message::section`]
+    /// serves that one as empty).
     pub fn section_part(&self, path: &[u32]) -> Option<Part<'_>> {
         let root = self.root();
         let mut cur = root;
@@ -765,6 +767,10 @@ impl<'a> Message<'a> {
             }
             if cur.is_multipart() {
                 cur = cur.children().nth(n)?;
+            } else if cur.media_type() == "multipart" {
+                // A multipart without parts: BODYSTRUCTURE shows one empty text/plain
+                // part, which is no part of the tree (see `Message::section`).
+                return None;
             } else if cur_is_message && n == 0 {
                 // Part 1 of a non-multipart message is its body.
             } else {
@@ -780,7 +786,25 @@ impl<'a> Message<'a> {
     /// `message/rfc822`).
     pub fn section(&self, section: &Section) -> Option<SectionBytes<'_>> {
         let raw: &[u8] = self.raw();
-        let part = self.section_part(&section.part)?;
+        let Some(part) = self.section_part(&section.part) else {
+            // The empty text/plain part BODYSTRUCTURE shows in a multipart without
+            // parts: its body and MIME header are empty, as Dovecot serves them.
+            let (last, parent) = section.part.split_last()?;
+            let p = self.section_part(parent)?;
+            let p = if parent.is_empty() {
+                p
+            } else {
+                p.attached_message().unwrap_or(p)
+            };
+            let empty = *last == 1
+                && p.media_type() == "multipart"
+                && !p.is_multipart()
+                && matches!(section.text, None | Some(SectionText::Mime));
+            return empty.then_some(SectionBytes {
+                raw,
+                chunks: Vec::new(),
+            });
+        };
         // The message a HEADER/TEXT specifier refers to.
         let message = if section.part.is_empty() {
             Some(part)
@@ -805,10 +829,18 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Whether a header fetch of `p` ends with a blank line it does not have: RFC 3501
+/// section 6.4.5 includes the blank line "in all header fetches, except in the case
+/// of a message which has no body and no blank line" (as Dovecot does).
+fn needs_blank_line(p: Part<'_>) -> bool {
+    !p.has_blank_line() && !p.body_range().is_empty()
+}
+
 fn header_chunks(p: Part<'_>) -> Vec<Chunk> {
     let mut v = vec![Chunk::Raw(p.header_range())];
-    if !p.has_blank_line() {
-        // A header cut by the end of the data: end it as a header block should end.
+    if needs_blank_line(p) {
+        // A header ended by a line that is not a header field: end it as a header
+        // block should end.
         if !p.raw_header().is_empty() && !p.raw_header().ends_with(b"\n") {
             v.push(Chunk::Crlf);
         }
@@ -831,6 +863,8 @@ fn fields_chunks(p: Part<'_>, names: &[String], not: bool) -> Vec<Chunk> {
             }
         }
     }
-    v.push(Chunk::Crlf);
+    if p.has_blank_line() || needs_blank_line(p) {
+        v.push(Chunk::Crlf);
+    }
     v
 }

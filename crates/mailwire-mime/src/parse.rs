@@ -116,6 +116,8 @@ pub(crate) struct Node {
     pub(crate) parent: Option<usize>,
     /// The next part of the same multipart.
     pub(crate) next_sibling: Option<usize>,
+    /// For a multipart: where the line of its close delimiter ends, if it has one.
+    pub(crate) close_end: Option<usize>,
     /// Whether this node is a message (the top level or an attached message) rather
     /// than a MIME body part.
     pub(crate) is_message: bool,
@@ -346,6 +348,32 @@ impl Iterator for Delimiters<'_, '_> {
 }
 
 impl Builder<'_> {
+    /// A part that ends with the close delimiter of a multipart inside it, right
+    /// before the next delimiter (an empty epilogue): the line break after that
+    /// close delimiter ends the close delimiter's line, so it stays in the part, as
+    /// Dovecot counts it (RFC 2046 would give it to the next delimiter). The part and
+    /// every node of its subtree that ends where it ends are extended to `to`.
+    fn keep_close_line_break(&mut self, child: usize, end: usize, to: usize) {
+        // The close delimiter's line must end at `end` without its line break (which
+        // is the one between `end` and `to`).
+        if matches!(
+            self.raw.get(end.wrapping_sub(1)),
+            None | Some(b'\n' | b'\r')
+        ) {
+            return;
+        }
+        let nodes = self.tree.nodes.get_mut(child..).unwrap_or_default();
+        if !nodes
+            .iter()
+            .any(|n| n.end == end && n.close_end == Some(end))
+        {
+            return;
+        }
+        for n in nodes.iter_mut().filter(|n| n.end == end) {
+            n.end = to;
+        }
+    }
+
     fn entity(
         &mut self,
         start: usize,
@@ -392,7 +420,7 @@ impl Builder<'_> {
             let ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_graphic());
             (ok(t) && ok(s)).then(|| (interned(t), interned(s), Cow::Owned(p.params)))
         });
-        let (mtype, msubtype, params) = match parsed {
+        let (mtype, msubtype, mut params) = match parsed {
             Some(v) => v,
             None if in_digest => (
                 Cow::Borrowed("message"),
@@ -405,6 +433,13 @@ impl Builder<'_> {
                 Cow::Borrowed(DEFAULT_PARAMS),
             ),
         };
+        // A text part without a charset parameter: RFC 2045 section 5.2's default,
+        // shown as Dovecot shows it (after the other parameters).
+        if mtype == "text" && !params.iter().any(|(k, _)| k.bytes(raw) == b"charset") {
+            params
+                .to_mut()
+                .push((PStr::Static("charset"), PStr::Static("us-ascii")));
+        }
         let body_start = header.body_start;
         let id = self.tree.nodes.len();
         self.tree.nodes.push(Node {
@@ -417,6 +452,7 @@ impl Builder<'_> {
             kind: Kind::Leaf,
             parent,
             next_sibling: None,
+            close_end: None,
             is_message,
         });
         // `id` was pushed just above.
@@ -452,11 +488,14 @@ impl Builder<'_> {
             let mut cur = delims.next();
             while let Some((_, line_end, close)) = cur {
                 if close {
+                    // `id` is a node already pushed.
+                    self.tree.nodes[id].close_end = Some(line_end);
                     break;
                 }
                 let next = delims.next();
                 cur = next;
-                let part_end = match next {
+                // The line break before the next delimiter belongs to the delimiter.
+                let (part_end, next_start) = match next {
                     Some((next_start, _, _)) => {
                         let mut e = next_start;
                         if e > line_end && raw.get(e - 1) == Some(&b'\n') {
@@ -465,15 +504,18 @@ impl Builder<'_> {
                                 e -= 1;
                             }
                         }
-                        e
+                        (e, next_start)
                     }
-                    None => end,
+                    None => (end, end),
                 };
                 if self.tree.nodes.len() >= self.limits.max_parts {
                     self.truncated = true;
                     break;
                 }
                 let child = self.entity(line_end, part_end, Some(id), false, digest, depth + 1);
+                if part_end < next_start {
+                    self.keep_close_line_break(child, part_end, next_start);
+                }
                 // Node ids are indexes of nodes already pushed.
                 match prev {
                     None => self.tree.nodes[id].kind = Kind::Multipart(child),

@@ -801,9 +801,32 @@ pub(crate) fn parse_params(raw: &[u8], range: Range<usize>) -> RawParams {
         n.push(value, name, Some(name_at));
         params.push((n.finish(value, base, true), val.finish(value, base, false)));
     }
+    dovecot_order(
+        &mut params,
+        |p| p.0.bytes(raw).ends_with(b"*"),
+        |a, b| a.0.bytes(raw).cmp(b.0.bytes(raw)),
+    );
     RawParams {
         value: main,
         params,
+    }
+}
+
+/// Puts `name*` (RFC 2231 extended) parameters after the plain ones, sorted by
+/// name, as Dovecot lists them; the order carries no meaning (RFC 2045 section
+/// 5.1), and following the reference server makes BODYSTRUCTURE compare equal.
+fn dovecot_order<T>(
+    params: &mut [T],
+    extended: impl Fn(&T) -> bool,
+    by_name: impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    if params.iter().any(&extended) {
+        // A stable sort: plain parameters keep their order.
+        params.sort_by(|a, b| match (extended(a), extended(b)) {
+            (false, false) => std::cmp::Ordering::Equal,
+            (true, true) => by_name(a, b),
+            (ea, eb) => ea.cmp(&eb),
+        });
     }
 }
 
@@ -887,7 +910,7 @@ fn parse_params_strings(value: &[u8]) -> (String, Vec<(String, String)>) {
     if parts.iter().all(|p| p.1.is_none()) {
         // No RFC 2231 sections (the common case): the names and values move into
         // the result without another copy.
-        let params = parts
+        let mut params: Vec<(String, String)> = parts
             .into_iter()
             .map(|(mut name, _, extended, val)| {
                 if extended {
@@ -896,19 +919,23 @@ fn parse_params_strings(value: &[u8]) -> (String, Vec<(String, String)>) {
                 (name, string_of(val))
             })
             .collect();
+        dovecot_order(&mut params, |p| p.0.ends_with('*'), |a, b| a.0.cmp(&b.0));
         main.make_ascii_lowercase();
         return (string_of(main), params);
     }
     let mut params: Vec<(String, String)> = Vec::new();
+    // RFC 2231 parameters (sections and `name*`), with their base name, go after
+    // the plain ones (see `dovecot_order`).
+    let mut tail: Vec<(String, (String, String))> = Vec::new();
     let mut done: Vec<String> = Vec::new();
     for (name, section, extended, val) in &parts {
         if section.is_none() {
-            let key = if *extended {
-                format!("{name}*")
+            let val = String::from_utf8_lossy(val).into_owned();
+            if *extended {
+                tail.push((name.clone(), (format!("{name}*"), val)));
             } else {
-                name.clone()
-            };
-            params.push((key, String::from_utf8_lossy(val).into_owned()));
+                params.push((name.clone(), val));
+            }
             continue;
         }
         if done.contains(name) {
@@ -942,8 +969,13 @@ fn parse_params_strings(value: &[u8]) -> (String, Vec<(String, String)>) {
         } else {
             name.clone()
         };
-        params.push((key, String::from_utf8_lossy(&merged).into_owned()));
+        tail.push((
+            name.clone(),
+            (key, String::from_utf8_lossy(&merged).into_owned()),
+        ));
     }
+    tail.sort_by(|a, b| a.0.cmp(&b.0));
+    params.extend(tail.into_iter().map(|(_, p)| p));
     (String::from_utf8_lossy(&main).to_ascii_lowercase(), params)
 }
 
@@ -1025,8 +1057,15 @@ mod tests {
         let v = b" attachment; filename*0*=utf-8''%E2%82; filename*1*=%AC.txt; size=\"3\"";
         let p = resolved(v);
         assert_eq!(p.0, "attachment");
-        assert_eq!(p.1[0], ("filename*".into(), "utf-8''%E2%82%AC.txt".into()));
-        assert_eq!(p.1[1], ("size".into(), "3".into()));
+        // Plain parameters first, then the RFC 2231 ones sorted by name (Dovecot's order).
+        assert_eq!(p.1[0], ("size".into(), "3".into()));
+        assert_eq!(p.1[1], ("filename*".into(), "utf-8''%E2%82%AC.txt".into()));
+        let v = b"text/plain; z*=a''z; format=flowed; a*=a''a; b*0=x; b*1=y; c=1";
+        let names: Vec<String> = resolved(v).1.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["format", "c", "a*", "b", "z*"]);
+        let v = b"text/plain; z*=a''z; format=flowed; a*=a''a";
+        let names: Vec<String> = resolved(v).1.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["format", "a*", "z*"]);
         let v = b"text/plain; charset=\"utf-8\" (c); format=flowed";
         let p = resolved(v);
         assert_eq!(p.0, "text/plain");

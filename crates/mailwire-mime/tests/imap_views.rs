@@ -215,7 +215,11 @@ fn sections_of_attached_messages() {
     let m = Message::parse(&raw[..]).unwrap();
     assert_eq!(section(&m, "1").unwrap(), b"see attached");
     let whole = section(&m, "2").unwrap();
-    assert!(whole.starts_with(b"From: \"Inner, Sender\"") && whole.ends_with(b"--in1--"));
+    // The attached message ends with the close delimiter of its multipart, right
+    // before the outer delimiter: the line break ends that close delimiter's line and
+    // stays in the part, as Dovecot counts it (tests/dovecot_views.rs).
+    assert!(whole.starts_with(b"From: \"Inner, Sender\"") && whole.ends_with(b"--in1--\r\n"));
+    assert!(section(&m, "2.TEXT").unwrap().ends_with(b"--in1--\r\n"));
     let h = section(&m, "2.HEADER").unwrap();
     assert!(h.starts_with(b"From: \"Inner") && h.ends_with(b"boundary=in1\r\n\r\n"));
     assert_eq!(section(&m, "2.1").unwrap(), b"inner text");
@@ -280,16 +284,27 @@ fn bare_lf_reports_crlf_sizes() {
 
 #[test]
 fn degenerate_messages() {
+    // No body and no blank line: RFC 3501 section 6.4.5 adds no blank line to
+    // header fetches then (and Dovecot adds nothing to the last, unterminated line of
+    // HEADER; selected fields are each ended by CRLF).
     let raw = load("headers_only.eml");
     let m = Message::parse(&raw[..]).unwrap();
     assert_eq!(
         section(&m, "HEADER").unwrap(),
-        b"From: n@example.org\r\nSubject: no body\r\n\r\n"
+        b"From: n@example.org\r\nSubject: no body"
     );
     assert_eq!(section(&m, "TEXT").unwrap(), b"");
     assert_eq!(
         section(&m, "HEADER.FIELDS (SUBJECT)").unwrap(),
-        b"Subject: no body\r\n\r\n"
+        b"Subject: no body\r\n"
+    );
+    // A header ended by a line that is not a field, with a body: the blank line is
+    // added, so that the header fetch still ends as a header does.
+    let m = Message::parse(&b"Subject: cut\r\nnot a field\r\nbody"[..]).unwrap();
+    assert_eq!(section(&m, "HEADER").unwrap(), b"Subject: cut\r\n\r\n");
+    assert_eq!(
+        section(&m, "HEADER.FIELDS (SUBJECT)").unwrap(),
+        b"Subject: cut\r\n\r\n"
     );
 
     let raw = load("empty_multipart.eml");
@@ -299,6 +314,12 @@ fn degenerate_messages() {
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].part, None);
     assert_eq!(p[0].media_type, "text");
+    // That part's body and MIME header are empty, as Dovecot serves them; there is
+    // no part 2.
+    assert_eq!(section(&m, "1").unwrap(), b"");
+    assert_eq!(section(&m, "1.MIME").unwrap(), b"");
+    assert!(section(&m, "2").is_none());
+    assert!(section(&m, "1.1").is_none());
 
     let raw = load("digest.eml");
     let m = Message::parse(&raw[..]).unwrap();
