@@ -325,6 +325,23 @@ fn skip_spaces_at(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Whether `s` is `canon` in any case. `canon` is upper-case letters, digits and
+/// punctuation; with `N` known, the comparison unrolls into a few word operations.
+#[inline(always)]
+fn eq_upper<const N: usize>(s: &[u8], canon: &[u8; N]) -> bool {
+    let Ok(s) = <&[u8; N]>::try_from(s) else {
+        return false;
+    };
+    let mut diff = 0u8;
+    for (&a, &c) in s.iter().zip(canon) {
+        // At letter positions, bit 5 (the case bit) is ignored: only the two cases of
+        // that letter match. Elsewhere the octets must be equal.
+        let m = if c.is_ascii_alphabetic() { 0x20 } else { 0 };
+        diff |= (a | m) ^ (c | m);
+    }
+    diff == 0
+}
+
 #[inline]
 fn utf8(b: &[u8]) -> Result<&str, CommandErrorKind> {
     std::str::from_utf8(b).map_err(|_| CommandErrorKind::InvalidArguments("invalid UTF-8"))
@@ -413,7 +430,7 @@ fn parse_line<'a, T>(
             }
             _ => {}
         }
-    } else if verb.eq_ignore_ascii_case(b"STARTTLS") {
+    } else if eq_upper(verb, b"STARTTLS") {
         return ok(attempt!(no_arg(CommandRef::StartTls), err));
     }
     err(CommandErrorKind::UnknownCommand)
@@ -460,7 +477,7 @@ fn parse_bdat(arg: &str) -> Result<(u64, bool), CommandErrorKind> {
     let (digits, rest) = split_at_byte(arg, b' ');
     let last = match skip_spaces(rest) {
         "" => false,
-        l if l.eq_ignore_ascii_case("LAST") => true,
+        l if eq_upper(l.as_bytes(), b"LAST") => true,
         _ => return Err(bad("expected BDAT size [LAST]")),
     };
     let size = parse_u64(digits).ok_or(bad("expected BDAT size [LAST]"))?;
@@ -510,10 +527,10 @@ fn parse_auth(arg: &str) -> Result<AuthParts, CommandErrorKind> {
 /// `" FROM:"` / `" TO:"` (`kw` with its colon, any case) then optional spaces (tolerated),
 /// returning what follows.
 #[inline]
-fn after_keyword<'a>(rest: &'a str, kw: &'static [u8]) -> Option<&'a str> {
+fn after_keyword<'a, const N: usize>(rest: &'a str, kw: &[u8; N]) -> Option<&'a str> {
     let b = rest.as_bytes();
-    let head = b.get(1..=kw.len())?;
-    if b.first() != Some(&b' ') || !head.eq_ignore_ascii_case(kw) {
+    let head = b.get(1..=N)?;
+    if b.first() != Some(&b' ') || !eq_upper(head, kw) {
         return None;
     }
     // `kw` is ASCII, so the cut is on a character boundary.
@@ -571,11 +588,11 @@ fn parse_rcpt<'a, T>(
         )),
         err
     );
-    const POSTMASTER: &[u8] = b"<postmaster>";
+    const POSTMASTER: &[u8; 12] = b"<POSTMASTER>";
     let (to, end) = if rest
         .as_bytes()
         .get(..POSTMASTER.len())
-        .is_some_and(|head| head.eq_ignore_ascii_case(POSTMASTER))
+        .is_some_and(|head| eq_upper(head, POSTMASTER))
     {
         (ForwardPathRef::Postmaster, POSTMASTER.len())
     } else {
@@ -616,9 +633,11 @@ fn for_each_param<'a>(
         if kw_start >= b.len() {
             return Ok(());
         }
-        while b.get(i).is_some_and(|&c| class(c, C_LDH)) {
-            i += 1;
-        }
+        let tail = b.get(i..).unwrap_or_default();
+        i += tail
+            .iter()
+            .position(|&c| !class(c, C_LDH))
+            .unwrap_or(tail.len());
         let kw_ok = i - kw_start <= 64
             && b.get(kw_start).is_some_and(u8::is_ascii_alphanumeric)
             && matches!(b.get(i), None | Some(b' ' | b'='));
@@ -629,9 +648,8 @@ fn for_each_param<'a>(
         let value = if b.get(i) == Some(&b'=') {
             i += 1;
             let value_start = i;
-            while b.get(i).is_some_and(|&c| c != b' ') {
-                i += 1;
-            }
+            let tail = b.get(i..).unwrap_or_default();
+            i += tail.iter().position(|&c| c == b' ').unwrap_or(tail.len());
             // The value ends at a space or at the end: a character boundary.
             rest.get(value_start..i)
         } else {
@@ -701,20 +719,21 @@ impl Known {
     /// The keyword in `kw`, in any case.
     #[inline]
     fn find(kw: &str) -> Option<Known> {
-        let first = kw.as_bytes().first()?.to_ascii_uppercase();
-        let (known, canon) = match (kw.len(), first) {
-            (3, b'R') => (Known::Ret, "RET"),
-            (4, b'S') => (Known::Size, "SIZE"),
-            (4, b'B') => (Known::Body, "BODY"),
-            (4, b'A') => (Known::Auth, "AUTH"),
-            (5, b'E') => (Known::EnvId, "ENVID"),
-            (5, b'O') => (Known::Orcpt, "ORCPT"),
-            (6, b'N') => (Known::Notify, "NOTIFY"),
-            (8, b'S') => (Known::SmtpUtf8, "SMTPUTF8"),
-            (10, b'R') => (Known::RequireTls, "REQUIRETLS"),
+        let kw = kw.as_bytes();
+        let first = kw.first()?.to_ascii_uppercase();
+        let (known, matches) = match (kw.len(), first) {
+            (3, b'R') => (Known::Ret, eq_upper(kw, b"RET")),
+            (4, b'S') => (Known::Size, eq_upper(kw, b"SIZE")),
+            (4, b'B') => (Known::Body, eq_upper(kw, b"BODY")),
+            (4, b'A') => (Known::Auth, eq_upper(kw, b"AUTH")),
+            (5, b'E') => (Known::EnvId, eq_upper(kw, b"ENVID")),
+            (5, b'O') => (Known::Orcpt, eq_upper(kw, b"ORCPT")),
+            (6, b'N') => (Known::Notify, eq_upper(kw, b"NOTIFY")),
+            (8, b'S') => (Known::SmtpUtf8, eq_upper(kw, b"SMTPUTF8")),
+            (10, b'R') => (Known::RequireTls, eq_upper(kw, b"REQUIRETLS")),
             _ => return None,
         };
-        kw.eq_ignore_ascii_case(canon).then_some(known)
+        matches.then_some(known)
     }
 }
 
@@ -760,11 +779,12 @@ fn mail_param<'a>(
             set_once(&mut params.size, size, "SIZE")
         }
         Known::Body => {
-            let body = if v.eq_ignore_ascii_case("8BITMIME") {
+            let v = v.as_bytes();
+            let body = if eq_upper(v, b"8BITMIME") {
                 BodyType::EightBitMime
-            } else if v.eq_ignore_ascii_case("7BIT") {
+            } else if eq_upper(v, b"7BIT") {
                 BodyType::SevenBit
-            } else if v.eq_ignore_ascii_case("BINARYMIME") {
+            } else if eq_upper(v, b"BINARYMIME") {
                 BodyType::BinaryMime
             } else {
                 return Err(invalid("BODY"));
@@ -772,9 +792,10 @@ fn mail_param<'a>(
             set_once(&mut params.body, body, "BODY")
         }
         Known::Ret => {
-            let ret = if v.eq_ignore_ascii_case("FULL") {
+            let v = v.as_bytes();
+            let ret = if eq_upper(v, b"FULL") {
                 Ret::Full
-            } else if v.eq_ignore_ascii_case("HDRS") {
+            } else if eq_upper(v, b"HDRS") {
                 Ret::Hdrs
             } else {
                 return Err(invalid("RET"));
@@ -783,7 +804,10 @@ fn mail_param<'a>(
         }
         Known::EnvId => {
             let id = xtext_decode_ascii(v).ok_or(invalid("ENVID"))?;
-            EnvelopeId::validate(&id).map_err(|_| invalid("ENVID"))?;
+            // Xtext without escapes is printable ASCII: only its length is left to check.
+            if matches!(id, Cow::Owned(_)) || id.is_empty() || id.len() > EnvelopeId::MAX_LEN {
+                EnvelopeId::validate(&id).map_err(|_| invalid("ENVID"))?;
+            }
             set_once(&mut params.envid, EnvelopeIdRef(id), "ENVID")
         }
         _ => {
@@ -799,7 +823,7 @@ fn mail_param<'a>(
                 }
                 ReversePath::Mailbox(mbox)
             };
-            set_once(&mut params.auth, path, "AUTH")
+            set_once(&mut params.auth, Box::new(path), "AUTH")
         }
     }
 }
@@ -830,16 +854,16 @@ fn rcpt_param<'a>(
 
 /// `NOTIFY=NEVER` or a comma-separated list of `SUCCESS`, `FAILURE`, `DELAY` (any case).
 fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
-    if v.eq_ignore_ascii_case("NEVER") {
+    if eq_upper(v.as_bytes(), b"NEVER") {
         return Ok(Notify::NEVER);
     }
     let mut n = Notify::NEVER;
     for item in v.as_bytes().split(|&b| b == b',') {
-        if item.eq_ignore_ascii_case(b"SUCCESS") {
+        if eq_upper(item, b"SUCCESS") {
             n.success = true;
-        } else if item.eq_ignore_ascii_case(b"FAILURE") {
+        } else if eq_upper(item, b"FAILURE") {
             n.failure = true;
-        } else if item.eq_ignore_ascii_case(b"DELAY") {
+        } else if eq_upper(item, b"DELAY") {
             n.delay = true;
         } else {
             return Err(CommandErrorKind::InvalidParameter("NOTIFY"));
@@ -851,12 +875,25 @@ fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
 /// `ORCPT=addr-type;xtext`.
 fn parse_orcpt(v: &str) -> Result<OriginalRecipientRef<'_>, CommandErrorKind> {
     let invalid = || CommandErrorKind::InvalidParameter("ORCPT");
-    let (addr_type, xtext) = match split_at_byte(v, b';') {
-        (_, "") => return Err(invalid()),
-        (addr_type, xtext) => (addr_type, xtext.get(1..).unwrap_or_default()),
-    };
+    // One pass over the address type: atext up to the `;`.
+    let b = v.as_bytes();
+    let semi = b
+        .iter()
+        .position(|&c| !class(c, C_ATEXT))
+        .filter(|&i| b.get(i) == Some(&b';') && (1..=64).contains(&i))
+        .ok_or_else(invalid)?;
+    let (addr_type, xtext) = (
+        v.get(..semi).unwrap_or_default(),
+        v.get(semi + 1..).unwrap_or_default(),
+    );
     let address = xtext_decode_ascii(xtext).ok_or_else(invalid)?;
-    OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid())?;
+    // Xtext without escapes is printable ASCII: only its length is left to check.
+    if matches!(address, Cow::Owned(_))
+        || address.is_empty()
+        || address.len() > OriginalRecipient::MAX_LEN
+    {
+        OriginalRecipient::validate(addr_type, &address).map_err(|_| invalid())?;
+    }
     Ok(OriginalRecipientRef { addr_type, address })
 }
 

@@ -145,14 +145,15 @@ pub(crate) fn scan_domain(b: &[u8]) -> Result<(usize, bool), &'static str> {
     loop {
         let label = b.get(pos..).unwrap_or_default();
         let mut len = 0;
-        let mut ascii = true;
+        let mut high = 0u8;
         for &c in label {
             if !class(c, C_LDH | C_UTF8) {
                 break;
             }
-            ascii &= c < 0x80;
+            high |= c;
             len += 1;
         }
+        let ascii = high < 0x80;
         let label = label.get(..len).unwrap_or_default();
         match (label.first(), label.last()) {
             (Some(&first), Some(&last)) if first != b'-' && last != b'-' => {}

@@ -287,8 +287,8 @@ pub struct MailParametersRef<'a> {
     pub body: Option<BodyType>,
     /// `SMTPUTF8`.
     pub smtputf8: bool,
-    /// `AUTH=`, xtext-decoded (owned: it is rare, and decoding may be needed).
-    pub auth: Option<ReversePath>,
+    /// `AUTH=`, xtext-decoded: [`MailParametersRef::auth`].
+    pub(crate) auth: Option<Box<ReversePath>>,
     /// `RET=`.
     pub ret: Option<Ret>,
     /// `ENVID=`, xtext-decoded.
@@ -324,6 +324,12 @@ impl<'a> MailParametersRef<'a> {
         }
     }
 
+    /// `AUTH=` (RFC 4954), xtext-decoded: [`ReversePath::Null`] is `AUTH=<>`. Owned (and
+    /// boxed, to keep the view small): it is rare, and often needs decoding.
+    pub fn auth(&self) -> Option<&ReversePath> {
+        self.auth.as_deref()
+    }
+
     /// The owned parameters.
     pub fn into_owned(self) -> MailParameters {
         let other = self.other();
@@ -334,7 +340,7 @@ impl<'a> MailParametersRef<'a> {
         params.ret = self.ret;
         params.requiretls = self.requiretls;
         params.envid = self.envid.map(EnvelopeIdRef::into_owned);
-        params.auth = self.auth;
+        params.auth = self.auth.map(|a| *a);
         for (kw, value) in other {
             params.push_other_unchecked(owned_param(kw, value));
         }
