@@ -401,11 +401,25 @@ impl Resolver for HickoryResolver {
 
     fn ips<'a>(&'a self, host: &'a str) -> Lookup<'a, Vec<IpAddr>> {
         Box::pin(async move {
-            let resolver = self.get().await?;
-            match resolver.lookup_ip(fqdn(host)).await {
-                Ok(lookup) => Ok(lookup.iter().collect()),
-                Err(e) if e.is_no_records_found() && !e.is_nx_domain() => Ok(Vec::new()),
-                Err(e) => Err(dns_error(e)),
+            let answer = match self.get().await {
+                Ok(resolver) => match resolver.lookup_ip(fqdn(host)).await {
+                    Ok(lookup) => Ok(lookup.iter().collect()),
+                    Err(e) if e.is_no_records_found() && !e.is_nx_domain() => Ok(Vec::new()),
+                    Err(e) => Err(dns_error(e)),
+                },
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(ips) if !ips.is_empty() => Ok(ips),
+                // Names the DNS does not know may still be in /etc/hosts (a smart host
+                // named in --route): ask the system's resolver too.
+                other => match tokio::net::lookup_host((host, 0)).await {
+                    Ok(found) => {
+                        let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+                        if ips.is_empty() { other } else { Ok(ips) }
+                    }
+                    Err(_) => other,
+                },
             }
         })
     }
