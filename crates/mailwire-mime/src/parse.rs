@@ -436,9 +436,13 @@ impl Builder<'_> {
         // A text part without a charset parameter: RFC 2045 section 5.2's default,
         // shown as Dovecot shows it (after the other parameters).
         if mtype == "text" && !params.iter().any(|(k, _)| k.bytes(raw) == b"charset") {
-            params
-                .to_mut()
-                .push((PStr::Static("charset"), PStr::Static("us-ascii")));
+            if params.is_empty() {
+                params = Cow::Borrowed(DEFAULT_PARAMS);
+            } else {
+                params
+                    .to_mut()
+                    .push((PStr::Static("charset"), PStr::Static("us-ascii")));
+            }
         }
         let body_start = header.body_start;
         let id = self.tree.nodes.len();

@@ -727,6 +727,9 @@ pub(crate) struct RawParams {
 /// Parses the `Content-Type` or `Content-Disposition` value `raw[range]`; spans in
 /// the result are positions in `raw`.
 pub(crate) fn parse_params(raw: &[u8], range: Range<usize>) -> RawParams {
+    if let Some(p) = parse_params_simple(raw, range.clone()) {
+        return p;
+    }
     let base = range.start;
     let value = raw.get(range).unwrap_or_default();
     let mut toks = Tokens {
@@ -810,6 +813,87 @@ pub(crate) fn parse_params(raw: &[u8], range: Range<usize>) -> RawParams {
         value: main,
         params,
     }
+}
+
+/// [`parse_params`] for the common form, read byte by byte without tokens:
+/// `type/subtype` then `; name=value` or `; name="value"`, with white space (and
+/// folding) between the items only; no comments, escapes, RFC 2231 names or
+/// other specials. Anything else gives `None`, and the general path decides; the
+/// result is always what that path gives (the `params_spans_match_copies` test).
+fn parse_params_simple(raw: &[u8], range: Range<usize>) -> Option<RawParams> {
+    let base = range.start;
+    let v = raw.get(range)?;
+    // Tables of 256 entries indexed by a byte: always in bounds.
+    let atom = |b: u8| !ENDS_PARAM_ATOM[usize::from(b)];
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let skip_ws = |mut i: usize| {
+        while v.get(i).copied().is_some_and(ws) {
+            i += 1;
+        }
+        i
+    };
+    let run = |mut i: usize, ok: &dyn Fn(u8) -> bool| {
+        while v.get(i).copied().is_some_and(ok) {
+            i += 1;
+        }
+        i
+    };
+    let span = |a: usize, b: usize, lower: bool| {
+        Acc {
+            start: a,
+            end: b,
+            empty: false,
+            owned: None,
+        }
+        .finish(v, base, lower)
+    };
+    let start = skip_ws(0);
+    let end = run(start, &|b| atom(b) || b == b'/');
+    if end == start {
+        return None;
+    }
+    let value = span(start, end, true);
+    let mut params = Vec::new();
+    let mut i = skip_ws(end);
+    while i < v.len() {
+        if v.get(i) != Some(&b';') {
+            return None;
+        }
+        i = skip_ws(i + 1);
+        match v.get(i) {
+            None => break,
+            Some(b';') => continue,
+            _ => {}
+        }
+        let name_end = run(i, &atom);
+        if name_end == i || v.get(i..name_end)?.contains(&b'*') {
+            return None;
+        }
+        let name = span(i, name_end, true);
+        i = skip_ws(name_end);
+        if v.get(i) != Some(&b'=') {
+            return None;
+        }
+        i = skip_ws(i + 1);
+        let (a, b) = if v.get(i) == Some(&b'"') {
+            let close = i + 1 + v.get(i + 1..)?.iter().position(|&c| c == b'"')?;
+            if v.get(i + 1..close)?
+                .iter()
+                .any(|c| matches!(c, b'\\' | b'\r' | b'\n'))
+            {
+                return None;
+            }
+            (i + 1, close)
+        } else {
+            (i, run(i, &atom))
+        };
+        if b == a && v.get(i) != Some(&b'"') {
+            return None;
+        }
+        params.push((name, span(a, b, false)));
+        i = skip_ws(if v.get(i) == Some(&b'"') { b + 1 } else { b });
+    }
+    Some(RawParams { value, params })
 }
 
 /// Puts `name*` (RFC 2231 extended) parameters after the plain ones, sorted by
@@ -1117,6 +1201,23 @@ mod tests {
             v in proptest::collection::vec(
                 proptest::sample::select(b" \t\r\n;=/\"\\()*0aBz\xc3\xa4".to_vec()), 0..40)
         ) {
+            proptest::prop_assert_eq!(resolved(&v), parse_params_strings(&v));
+        }
+
+        /// The same from pieces of real values, so that the byte-by-byte fast path
+        /// (`parse_params_simple`) is taken often.
+        #[test]
+        fn params_fast_path_matches_copies(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"text/plain"[..], b"Multipart/Mixed", b";", b" ", b"\r\n ", b"\t",
+                    b"name", b"Charset", b"=", b"\"q v\"", b"\"\"", b"\"a\\b\"", b"(c)",
+                    b"*", b"x*0*", b"utf-8''%E2", b"\xc3\xa4", b"/", b"?", b"[l]", b"\"\xff\"",
+                ]),
+                0..12,
+            )
+        ) {
+            let v = pieces.concat();
             proptest::prop_assert_eq!(resolved(&v), parse_params_strings(&v));
         }
     }
