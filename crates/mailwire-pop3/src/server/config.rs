@@ -50,6 +50,12 @@ pub struct ServerConfig {
     /// Input buffered while the application decides on an event; past it
     /// [`wants_input`](mailwire_core::Session::wants_input) is `false`. Default 64 KiB.
     pub max_pending_input: usize,
+    /// Output queued and not yet taken by
+    /// [`poll_transmit`](mailwire_core::Session::poll_transmit) past which the session
+    /// asks for no more message pieces
+    /// ([`wants_message_chunk`](super::ServerSession::wants_message_chunk) is `false`) and
+    /// answers no further pipelined command until the driver has taken it. Default 64 KiB.
+    pub max_pending_output: usize,
     /// The longest SASL response, decoded. Default 8 KiB.
     pub max_sasl_response: usize,
     /// How long the server waits for the next complete command (RFC 1939 section 3: at
@@ -99,6 +105,7 @@ impl ServerConfig {
             max_auth_failures: 3,
             max_commands: 100_000,
             max_pending_input: 64 * 1024,
+            max_pending_output: 64 * 1024,
             max_sasl_response: mailwire_core::sasl::DEFAULT_MAX_RESPONSE_LEN,
             idle_timeout: Duration::from_secs(10 * 60),
             stls: false,

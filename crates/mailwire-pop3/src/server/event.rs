@@ -64,7 +64,9 @@ pub enum ServerEvent {
     /// *Decision*: `RETR` or `TOP` of the message at `index` of the listing (never a
     /// deleted one). Stream the whole message with
     /// [`send_message_chunk`](super::ServerSession::send_message_chunk) and end with
-    /// [`finish_message`](super::ServerSession::finish_message); for `TOP` the session
+    /// [`finish_message`](super::ServerSession::finish_message), sending pieces while
+    /// [`wants_message_chunk`](super::ServerSession::wants_message_chunk) and the rest on
+    /// [`ServerEvent::MoreMessageData`] (or all at once, unbounded); for `TOP` the session
     /// cuts the message after the header and `top` body lines itself, and
     /// [`wants_message_data`](super::ServerSession::wants_message_data) turns `false` once
     /// it has enough. [`reject`](super::ServerSession::reject) before the first chunk
@@ -74,6 +76,17 @@ pub enum ServerEvent {
         index: usize,
         /// `None` for `RETR`; `Some(n)` for `TOP msg n`.
         top: Option<u32>,
+    },
+    /// The output of the message being streamed (asked for by [`ServerEvent::Retrieve`])
+    /// has drained below
+    /// [`max_pending_output`](super::ServerConfig::max_pending_output): send its next
+    /// pieces while [`wants_message_chunk`](super::ServerSession::wants_message_chunk),
+    /// or [`finish_message`](super::ServerSession::finish_message) at its end (or once
+    /// [`wants_message_data`](super::ServerSession::wants_message_data) is `false`). It
+    /// comes again only after a piece has been sent, so an application must answer it.
+    MoreMessageData {
+        /// The message, as for [`ServerEvent::Retrieve`].
+        index: usize,
     },
     /// *Decision*: `QUIT` in the TRANSACTION state: remove these messages (indexes into
     /// the listing, ascending; maybe none) and release the maildrop, then

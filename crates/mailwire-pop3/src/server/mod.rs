@@ -24,7 +24,7 @@
 //!   messages; the `+OK` goes out only after the application has removed them. A
 //!   connection that ends any other way deletes nothing.
 //!
-//! ## Message data: streamed, and cut for TOP
+//! ## Message data: streamed, bounded, and cut for TOP
 //!
 //! The session never holds a message. On [`ServerEvent::Retrieve`] the application
 //! pushes the message in pieces with [`ServerSession::send_message_chunk`] and ends with
@@ -34,6 +34,16 @@
 //! forwards the header, the blank line and `n` body lines, and drops the rest;
 //! [`ServerSession::wants_message_data`] turns `false` once it has all it needs, so the
 //! application may stop reading early (it must still call `finish_message`).
+//!
+//! The output is bounded: an application sends pieces only while
+//! [`ServerSession::wants_message_chunk`] says so (the message wants data and less than
+//! [`ServerConfig::max_pending_output`] octets wait in the output), then returns. Once the
+//! driver has taken the output ([`poll_transmit`](Session::poll_transmit), which a driver
+//! calls only while its own write buffer has room), the session asks for the next pieces
+//! with [`ServerEvent::MoreMessageData`]. So a message of any size passes through a
+//! window of about `max_pending_output` plus one piece, plus the driver's write buffer.
+//! Pipelined commands wait in the same way: the session answers the next one only once
+//! its output is below the bound.
 //!
 //! ## What the session enforces
 //!
@@ -137,10 +147,19 @@ enum Pending {
 /// A message being streamed for RETR or TOP.
 #[derive(Debug)]
 struct Stream {
+    index: usize,
     size: u64,
     encoder: DotEncoder,
     started: bool,
     cut: Option<TopCut>,
+    /// A [`ServerEvent::MoreMessageData`] was emitted and no piece has come since.
+    asked: bool,
+}
+
+impl Stream {
+    fn wants_data(&self) -> bool {
+        !self.cut.as_ref().is_some_and(|c| c.done)
+    }
 }
 
 /// Line counting for TOP: forwards the header, the blank line, then `remaining` lines.
@@ -301,9 +320,28 @@ impl ServerSession {
     /// everything it needs, or when no message is being streamed.
     pub fn wants_message_data(&self) -> bool {
         match &self.pending {
-            Some(Pending::Retrieve(stream)) => !stream.cut.as_ref().is_some_and(|c| c.done),
+            Some(Pending::Retrieve(stream)) => stream.wants_data(),
             _ => false,
         }
+    }
+
+    /// Whether to send the next piece of the message now: it
+    /// [wants data](Self::wants_message_data) and fewer than
+    /// [`ServerConfig::max_pending_output`] octets wait in the output. When this turns
+    /// `false` while the message still wants data, return from the event:
+    /// [`ServerEvent::MoreMessageData`] comes once the output has drained.
+    pub fn wants_message_chunk(&self) -> bool {
+        self.wants_message_data() && !self.output_full()
+    }
+
+    /// How many octets of output wait to be taken by
+    /// [`poll_transmit`](Session::poll_transmit).
+    pub fn pending_output(&self) -> usize {
+        self.outbox.pending_len()
+    }
+
+    fn output_full(&self) -> bool {
+        self.outbox.pending_len() >= self.config.max_pending_output
     }
 
     // ----------------------------------------------------------------------------------
@@ -427,11 +465,15 @@ impl ServerSession {
     }
 
     /// Sends the next piece of the message asked for by [`ServerEvent::Retrieve`] (the
-    /// first piece is preceded by the `+OK`). Pieces past a `TOP` cut are dropped.
+    /// first piece is preceded by the `+OK`). Pieces past a `TOP` cut are dropped. Any
+    /// split of a message into pieces gives the same output. The piece is taken even when
+    /// the output is over its bound; to keep it bounded, send only while
+    /// [`wants_message_chunk`](Self::wants_message_chunk).
     pub fn send_message_chunk(&mut self, chunk: &[u8]) -> Result<(), DecisionError> {
         let Some(Pending::Retrieve(stream)) = self.pending.as_mut() else {
             return Err(self.not_streaming());
         };
+        stream.asked = false;
         if !stream.started {
             stream.started = true;
             let text = format!("{} octets", stream.size);
@@ -512,9 +554,15 @@ impl ServerSession {
     // Input.
 
     fn process(&mut self) {
-        while !self.closed && self.pending.is_none() {
+        // The output bound also holds pipelined commands back: the next one is answered
+        // once what is queued has been taken (`poll_transmit` comes back here).
+        let mut exhausted = false;
+        while !self.closed && self.pending.is_none() && !self.output_full() {
             let line = match self.lines.next_line() {
-                None => break,
+                None => {
+                    exhausted = true;
+                    break;
+                }
                 Some(Ok(line)) => line,
                 Some(Err(LineError::TooLong { .. }) | Err(_)) => {
                     if matches!(self.phase, Phase::Auth(_)) {
@@ -544,7 +592,7 @@ impl ServerSession {
                 Err(error) => self.parse_error(&error),
             }
         }
-        if self.eof && !self.closed && self.pending.is_none() {
+        if self.eof && exhausted && !self.closed && self.pending.is_none() {
             self.close(CloseReason::PeerClosed);
         }
     }
@@ -948,6 +996,7 @@ impl ServerSession {
             Ok(index) => {
                 let size = self.maildrop.get(index).map_or(0, |m| m.size);
                 let stream = Stream {
+                    index,
                     size,
                     encoder: DotEncoder::new(),
                     started: false,
@@ -957,6 +1006,7 @@ impl ServerSession {
                         line_len: 0,
                         done: false,
                     }),
+                    asked: false,
                 };
                 self.ask(
                     Pending::Retrieve(Box::new(stream)),
@@ -1059,11 +1109,31 @@ impl Session for ServerSession {
     }
 
     fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        // A message being streamed whose output has room asks for its next pieces (once,
+        // until a piece comes).
+        let full = self.output_full();
+        match self.pending.as_mut() {
+            Some(Pending::Retrieve(stream)) if !stream.asked && stream.wants_data() && !full => {
+                stream.asked = true;
+                Some(ServerEvent::MoreMessageData {
+                    index: stream.index,
+                })
+            }
+            _ => None,
+        }
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.outbox.poll_transmit()
+        let transmit = self.outbox.poll_transmit()?;
+        // The output has drained: answer the pipelined commands held back by its bound.
+        // (A stream waiting for pieces hears of it through `poll_event`.)
+        if !self.closed && self.pending.is_none() {
+            self.process();
+        }
+        Some(transmit)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -1075,8 +1145,8 @@ impl Session for ServerSession {
     }
 
     fn wants_input(&self) -> bool {
-        let backlog =
-            self.pending.is_some() && self.lines.buffered_len() >= self.config.max_pending_input;
+        let held = self.pending.is_some() || self.output_full();
+        let backlog = held && self.lines.buffered_len() >= self.config.max_pending_input;
         !(self.closed || self.eof || backlog)
     }
 }
