@@ -27,8 +27,8 @@ use support::{
 ///
 /// Arguments: port, AUTH user (`-`: none; the password is `secret`, after STARTTLS),
 /// source address (`-`: default), sender (`<>` for the null sender), MAIL parameters
-/// (comma separated, or empty), the message file, then recipients as `ADDR` or
-/// `ADDR|PARAM,PARAM`.
+/// (space separated, or empty), the message file, then recipients as `ADDR` or
+/// `ADDR|PARAM PARAM`.
 const SEND: &str = r#"
 import smtplib, ssl, sys
 port, user, source, sender, mail_opts, path = sys.argv[1:7]
@@ -48,12 +48,12 @@ if user != "-":
     s.login(user, "secret")
 if sender == "<>":
     sender = ""
-code, text = s.mail(sender, [o for o in mail_opts.split(",") if o])
+code, text = s.mail(sender, mail_opts.split())
 print("mail", code, flush=True)
 accepted = 0
 for r in rcpts:
     addr, _, opts = r.partition("|")
-    code, text = s.rcpt(addr, [o for o in opts.split(",") if o])
+    code, text = s.rcpt(addr, opts.split())
     print("rcpt", addr, code, text.decode(errors="replace").replace("\n", " "), flush=True)
     accepted += code in (250, 251)
 if accepted:
@@ -149,7 +149,7 @@ struct Mail<'a> {
     source: Option<&'a str>,
     from: &'a str,
     mail_params: &'a str,
-    /// `ADDR` or `ADDR|PARAM,PARAM`.
+    /// `ADDR` or `ADDR|PARAM PARAM`.
     rcpts: &'a [&'a str],
     message: &'a [u8],
 }
@@ -843,7 +843,8 @@ fn crash_at(failpoint: &str, b_up: bool) -> (Sent, Vec<Vec<u8>>, Vec<u8>, MailSe
     (sent, got, body, a, b)
 }
 
-/// Regular files left under A's `DATA/queue/` (a drained queue keeps none).
+/// Files left under A's `DATA/queue/` (bodies, envelopes, temp files): a drained queue
+/// keeps none, apart from its `lock` and `flush` trigger.
 fn queue_files(a: &MailServer) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -858,8 +859,11 @@ fn queue_files(a: &MailServer) -> Vec<PathBuf> {
             }
         }
     }
+    let root = a.data_dir().join("queue");
     let mut out = Vec::new();
-    walk(&a.data_dir().join("queue"), &mut out);
+    walk(&root, &mut out);
+    // The queue's own lock and flush trigger are not messages.
+    out.retain(|p| p != &root.join("lock") && p != &root.join("flush"));
     out
 }
 

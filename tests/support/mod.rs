@@ -81,8 +81,13 @@ impl Drop for TempDir {
     }
 }
 
-/// The path of an example binary built by `cargo test` (target/<profile>/examples/NAME).
+/// The path of an example binary (target/<profile>/examples/NAME), built first, once per
+/// test process, with the cargo that runs the tests (`$CARGO`) into the same target dir
+/// and profile: `cargo test --test X` does not build examples, and an example with
+/// `test = true` (mail-server) is built by `cargo test` only as a test harness, so the
+/// binary could otherwise be missing or stale.
 pub(crate) fn example_bin(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test>-<hash>
     let profile_dir = exe
@@ -90,9 +95,32 @@ pub(crate) fn example_bin(name: &str) -> PathBuf {
         .and_then(Path::parent)
         .expect("target/<profile>");
     let bin = profile_dir.join("examples").join(name);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|n| n == name) {
+        let target_dir = profile_dir.parent().expect("target/");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|p| p.to_str())
+            .expect("a profile directory name");
+        let profile = if profile == "debug" { "dev" } else { profile };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let output = Command::new(cargo)
+            .args(["build", "--quiet", "--example", name, "--profile", profile])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo build --example");
+        assert!(
+            output.status.success(),
+            "cargo build --example {name} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        built.push(name.to_owned());
+    }
     assert!(
         bin.is_file(),
-        "{} is missing: cargo test builds examples; run `cargo build --examples`",
+        "{} is missing after cargo build --example {name}",
         bin.display()
     );
     bin
