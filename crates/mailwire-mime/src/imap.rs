@@ -357,7 +357,26 @@ impl<'m> Part<'m> {
         }
     }
 
-    fn fields(&self, opts: &BodyStructureOptions, c: &[Option<Header<'m>>; 7]) -> BodyFields<'m> {
+    /// The body's size with CRLF line ends and its line count, in one pass.
+    fn body_size_lines(&self) -> (usize, usize) {
+        let body = self.body();
+        let (mut lines, mut bare) = (0, 0);
+        for i in memchr::memchr_iter(b'\n', body) {
+            lines += 1;
+            if i == 0 || body.get(i - 1) != Some(&b'\r') {
+                bare += 1;
+            }
+        }
+        (body.len() + bare, lines)
+    }
+
+    /// `size` is the body's size with CRLF line ends.
+    fn fields(
+        &self,
+        opts: &BodyStructureOptions,
+        c: &[Option<Header<'m>>; 7],
+        size: usize,
+    ) -> BodyFields<'m> {
         let raw = |v: Option<Header<'m>>| v.map(|h| syntax::unfold_cow(h.raw_value()));
         let md5 = raw(c[C_MD5]).or_else(|| {
             opts.compute_md5.then(|| {
@@ -377,7 +396,7 @@ impl<'m> Part<'m> {
             id: raw(c[C_ID]),
             description: raw(c[C_DESCRIPTION]),
             encoding,
-            size: syntax::crlf_len(self.raw, self.body_range()),
+            size,
             md5,
         }
     }
@@ -442,18 +461,25 @@ impl<'m> Part<'m> {
             }
             Kind::Message(m) => {
                 let inner = self.at(*m);
+                let (size, lines) = self.body_size_lines();
                 BodyKind::Message {
-                    fields: self.fields(opts, &c),
+                    fields: self.fields(opts, &c, size),
                     envelope: inner.envelope(),
                     body: Box::new(inner.message_body_structure(opts)),
-                    lines: self.body_lines(),
+                    lines,
                 }
             }
-            Kind::Leaf if node.mtype == "text" => BodyKind::Text {
-                fields: self.fields(opts, &c),
-                lines: self.body_lines(),
-            },
-            Kind::Leaf => BodyKind::Basic(self.fields(opts, &c)),
+            Kind::Leaf if node.mtype == "text" => {
+                let (size, lines) = self.body_size_lines();
+                BodyKind::Text {
+                    fields: self.fields(opts, &c, size),
+                    lines,
+                }
+            }
+            Kind::Leaf => {
+                let size = syntax::crlf_len(self.raw, self.body_range());
+                BodyKind::Basic(self.fields(opts, &c, size))
+            }
         };
         BodyStructure {
             part: Some(self.id),
@@ -638,7 +664,8 @@ impl Section {
             let list = rest.get(prefix.len()..)?.trim();
             let list = list.strip_prefix('(')?.strip_suffix(')')?;
             let v: Vec<String> = list
-                .split_whitespace()
+                .split(|c: char| c.is_ascii_whitespace())
+                .filter(|n| !n.is_empty())
                 .map(|n| n.trim_matches('"').to_string())
                 .collect();
             (!v.is_empty()).then_some(v)
