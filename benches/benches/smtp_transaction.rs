@@ -174,6 +174,7 @@ impl Pair {
 }
 
 /// One complete session: greeting, EHLO, one message, QUIT.
+#[inline(never)]
 fn session(setup: &Setup, now: Instant) -> usize {
     let mut pair = Pair::new(setup, now);
     pair.client

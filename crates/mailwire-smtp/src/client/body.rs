@@ -4,7 +4,6 @@
 
 use bytes::Bytes;
 use mailwire_core::dot::{CrlfNormalizer, DotEncoder};
-use memchr::memchr2;
 
 use crate::types::Command;
 
@@ -37,23 +36,27 @@ pub(crate) fn declared_size(kind: BodyKind, message: &[u8]) -> u64 {
 
 /// How many bare CR and bare LF the message holds (each grows by one octet when made
 /// CRLF).
+///
+/// Over each pair of neighbouring octets `(a, b)`: `a` is a bare CR when `b` is not LF,
+/// `b` a bare LF when `a` is not CR, and CRLF is neither; so the count is the number of
+/// pairs where exactly one of "`a` is CR" and "`b` is LF" holds, plus a LF at the very
+/// start and a CR at the very end. One branch-free pass the compiler vectorizes (the
+/// message is scanned once per transaction to declare `SIZE=`).
 fn bare_line_endings(message: &[u8]) -> u64 {
-    let mut count = 0u64;
-    let mut p = 0;
-    while let Some(offset) = message
-        .get(p..)
-        .and_then(|rest| memchr2(b'\r', b'\n', rest))
-    {
-        let at = p + offset;
-        match (message.get(at), message.get(at + 1)) {
-            (Some(b'\r'), Some(b'\n')) => p = at + 2,
-            _ => {
-                count += 1;
-                p = at + 1;
-            }
-        }
-    }
-    count
+    let next = message.get(1..).unwrap_or_default();
+    // In blocks of at most 255 pairs, so that the count of a block fits the octet
+    // accumulator the loop vectorizes to.
+    let pairs: u64 = message
+        .chunks(255)
+        .zip(next.chunks(255))
+        .map(|(a, b)| {
+            let block = a.iter().zip(b).fold(0u8, |n, (&a, &b)| {
+                n.wrapping_add(u8::from((a == b'\r') != (b == b'\n')))
+            });
+            u64::from(block)
+        })
+        .sum();
+    pairs + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
 }
 
 /// One step of a [`BodyStream`].
@@ -203,6 +206,25 @@ mod tests {
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(normalise_in(&bytes), want);
         assert_eq!(normalise_in(&[b"", b"x\r", b"", b"\n"]), b"x\r\n");
+    }
+
+    /// Every message of up to 7 octets from `a`, CR and LF: the count of bare line ends is
+    /// what CRLF normalisation adds.
+    #[test]
+    fn bare_line_endings_counts_what_normalising_adds() {
+        let alphabet = [b'a', b'\r', b'\n'];
+        for len in 0..=7u32 {
+            for n in 0..3usize.pow(len) {
+                let message: Vec<u8> = (0..len).map(|i| alphabet[n / 3usize.pow(i) % 3]).collect();
+                let grown = normalise_in(&[&message]).len() - message.len();
+                assert_eq!(
+                    bare_line_endings(&message),
+                    grown as u64,
+                    "{:?}",
+                    String::from_utf8_lossy(&message)
+                );
+            }
+        }
     }
 
     #[test]

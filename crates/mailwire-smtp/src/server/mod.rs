@@ -101,8 +101,8 @@ pub use event::{AbortReason, CloseReason, DecisionError, HeloVerb, ServerEvent};
 
 use crate::parse::{CommandError, CommandParseOptions, parse_command_line};
 use crate::types::{
-    BodyType, Capability, Command, EhloReply, ForwardPath, Host, MailParameters, RcptParameters,
-    Reply, ReplyText, ReversePath,
+    BodyType, Capability, Command, ForwardPath, Host, MailParameters, RcptParameters, Reply,
+    ReplyCode, ReplyText, ReversePath, Text,
 };
 
 /// One SMTP or LMTP server session: the state machine for one client connection.
@@ -222,21 +222,28 @@ impl ServerSession {
 
     fn with_tls(config: Arc<ServerConfig>, now: Instant, tls: bool) -> ServerSession {
         let mut session = ServerSession::blank(config, now, tls);
-        let text = format!(
-            "{} {}",
-            session.config.hostname.as_str(),
-            if session.config.lmtp {
-                "LMTP"
-            } else {
-                session.config.banner.as_str()
-            }
-        );
-        let greeting = ReplyText::try_from(text.as_str())
-            .ok()
-            .and_then(|_| Reply::new(220, &text).ok())
-            .unwrap_or_else(|| Reply::service_ready(&session.config.hostname));
-        session.send_raw(&greeting);
-        session.deadline = Some(now + session.config.command_timeout);
+        let config = Arc::clone(&session.config);
+        let tail = if config.lmtp {
+            "LMTP"
+        } else {
+            config.banner.as_str()
+        };
+        if ReplyText::check(tail).is_ok() {
+            // `220 hostname banner`: the hostname is an `EhloDomain` (no CR, LF or
+            // anything that reads as an enhanced code) and the banner has no line break,
+            // so this is the encoding of `Reply::new(220, "hostname banner")`, written
+            // without building the reply.
+            let out = session.outbox.buf();
+            out.reserve(OUTBOX_CAPACITY);
+            out.extend_from_slice(b"220 ");
+            out.extend_from_slice(config.hostname.as_str().as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(tail.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        } else {
+            session.send_raw(&Reply::service_ready(&config.hostname));
+        }
+        session.deadline = Some(now + config.command_timeout);
         session
     }
 
@@ -577,44 +584,57 @@ impl ServerSession {
         if verb == HeloVerb::Helo {
             return Reply::new(250, config.hostname.as_str()).unwrap_or_else(|_| Reply::ok());
         }
-        let mut ehlo = EhloReply::new(config.hostname.clone());
-        let caps = &mut ehlo.capabilities;
+        // The text of `EhloReply { domain, capabilities }.to_reply()`, written straight
+        // into one string: no capability list is built and dropped per session.
+        let mut text = String::with_capacity(192);
+        text.push_str(config.hostname.as_str());
+        let mut cap = |c: Capability| {
+            text.push('\n');
+            c.write_to(&mut text);
+        };
         if config.pipelining {
-            caps.push(Capability::Pipelining);
+            cap(Capability::Pipelining);
         }
-        caps.push(Capability::Size(Some(config.max_message_size.unwrap_or(0))));
+        cap(Capability::Size(Some(config.max_message_size.unwrap_or(0))));
         if config.eight_bit_mime {
-            caps.push(Capability::EightBitMime);
+            cap(Capability::EightBitMime);
         }
         if config.smtputf8 {
-            caps.push(Capability::SmtpUtf8);
+            cap(Capability::SmtpUtf8);
         }
         if config.chunking {
-            caps.push(Capability::Chunking);
+            cap(Capability::Chunking);
             if config.binary_mime {
-                caps.push(Capability::BinaryMime);
+                cap(Capability::BinaryMime);
             }
         }
         if config.dsn {
-            caps.push(Capability::Dsn);
+            cap(Capability::Dsn);
         }
         if config.enhanced_status_codes {
-            caps.push(Capability::EnhancedStatusCodes);
+            cap(Capability::EnhancedStatusCodes);
         }
         if config.starttls && !self.tls {
-            caps.push(Capability::StartTls);
+            cap(Capability::StartTls);
         }
-        let mechanisms: Vec<Mechanism> = config
-            .auth_mechanisms
-            .iter()
-            .filter(|m| self.mechanism_usable(m))
-            .cloned()
-            .collect();
-        if !mechanisms.is_empty() && self.user.is_none() {
-            caps.push(Capability::Auth(mechanisms));
+        if self.user.is_none()
+            && config
+                .auth_mechanisms
+                .iter()
+                .any(|m| self.mechanism_usable(m))
+        {
+            let mechanisms: Vec<Mechanism> = config
+                .auth_mechanisms
+                .iter()
+                .filter(|m| self.mechanism_usable(m))
+                .cloned()
+                .collect();
+            cap(Capability::Auth(mechanisms));
         }
-        caps.push(Capability::Help);
-        ehlo.to_reply()
+        cap(Capability::Help);
+        // The domain cannot look like an enhanced code (`EhloDomain`), and no part holds
+        // CR or LF (each part's type): the same reply `EhloReply::to_reply` makes.
+        Reply::from_parsed(ReplyCode::OK, None, Text::from_string(text))
     }
 
     fn mechanism_usable(&self, mechanism: &Mechanism) -> bool {
@@ -1105,7 +1125,12 @@ impl ServerSession {
     }
 
     fn send_raw(&mut self, reply: &Reply) {
-        reply.encode(self.outbox.buf());
+        let out = self.outbox.buf();
+        if out.capacity() == 0 {
+            // One allocation for the replies of one write, rather than several growths.
+            out.reserve(OUTBOX_CAPACITY);
+        }
+        reply.encode(out);
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -1187,6 +1212,10 @@ impl Session for ServerSession {
 }
 
 /// A reply from parts known to be valid.
+/// The first allocation of the reply buffer after each write: room for a pipelined
+/// batch of replies, or an EHLO reply.
+const OUTBOX_CAPACITY: usize = 256;
+
 fn simple(code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
     // Every caller passes a literal code and enhanced code that agree, and text without CR
     // or LF; the fallback is never taken.

@@ -387,8 +387,9 @@ impl Capability {
     pub(crate) fn write_to(&self, out: &mut String) {
         match self {
             Capability::Size(Some(n)) => {
-                out.push_str("SIZE ");
-                out.push_str(&n.to_string());
+                use std::fmt::Write as _;
+                // Writing into a `String` cannot fail.
+                let _ = write!(out, "SIZE {n}");
             }
             Capability::Auth(mechs) => {
                 out.push_str("AUTH");
