@@ -77,8 +77,36 @@ fn paths(bs: &BodyStructure<'_>, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>)
     }
 }
 
+/// The size BODYSTRUCTURE gives every non-multipart part (including the empty
+/// stand-in part of a multipart without parts), by section path.
+fn sizes(bs: &BodyStructure<'_>, prefix: &mut Vec<u32>, out: &mut Vec<(Vec<u32>, usize)>) {
+    match &bs.kind {
+        BodyKind::Multipart(parts) => {
+            for (i, c) in parts.iter().enumerate() {
+                prefix.push(i as u32 + 1);
+                sizes(c, prefix, out);
+                prefix.pop();
+            }
+        }
+        BodyKind::Message { fields, body, .. } => {
+            out.push((prefix.clone(), fields.size));
+            if matches!(body.kind, BodyKind::Multipart(_)) {
+                sizes(body, prefix, out);
+            } else {
+                prefix.push(1);
+                sizes(body, prefix, out);
+                prefix.pop();
+            }
+        }
+        BodyKind::Text { fields, .. } | BodyKind::Basic(fields) => {
+            out.push((prefix.clone(), fields.size));
+        }
+    }
+}
+
 /// Parses `data` and computes the IMAP views: ENVELOPE, BODYSTRUCTURE (with MD5) and
-/// every section of every part, checking that section sizes match the bytes written.
+/// every section of every part, checking that section sizes match the bytes written
+/// and that `BODY[part]` has the size BODYSTRUCTURE gives the part.
 pub fn views(data: &[u8]) {
     let Ok(msg) = Message::parse_with(data, &limits()) else {
         return;
@@ -129,4 +157,21 @@ pub fn views(data: &[u8]) {
         msg.section(&Section::default()).map(|s| s.len()),
         Some(msg.size_crlf())
     );
+    let mut sized = Vec::new();
+    if matches!(bs.kind, BodyKind::Multipart(_)) {
+        sizes(&bs, &mut Vec::new(), &mut sized);
+    } else {
+        sizes(&bs, &mut vec![1], &mut sized);
+    }
+    for (path, size) in sized.iter().take(200) {
+        let s = Section {
+            part: path.clone(),
+            text: None,
+        };
+        assert_eq!(
+            msg.section(&s).map(|b| b.len()),
+            Some(*size),
+            "BODY[{path:?}] and the BODYSTRUCTURE size differ"
+        );
+    }
 }
