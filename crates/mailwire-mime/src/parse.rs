@@ -632,8 +632,10 @@ impl<'a> Message<'a> {
 /// Raw parameters of a `Content-Type` or `Content-Disposition` field, as IMAP's
 /// BODYSTRUCTURE shows them: lowercase names, values with quotes removed, RFC 2231
 /// sections merged, and a name ending in `*` for a value still in
-/// `charset'lang'%XX` form. Strings borrow the message bytes where they are written
-/// plainly and are copies otherwise.
+/// `charset'lang'%XX` form. The order is Dovecot's: plain parameters as written,
+/// then the RFC 2231 ones sorted by name (order carries no meaning, RFC 2045
+/// section 5.1). Strings borrow the message bytes where they are written plainly
+/// and are copies otherwise.
 ///
 /// ```
 /// let m = mailwire_mime::Message::parse(
@@ -832,8 +834,9 @@ impl<'m> Part<'m> {
     }
 
     /// The Content-Type parameters as written: lowercase names, RFC 2231 sections
-    /// merged, and a name ending in `*` for a value still in `charset'lang'%XX` form.
-    /// This is what IMAP's BODYSTRUCTURE shows. For decoded values use
+    /// merged, and a name ending in `*` for a value still in `charset'lang'%XX` form;
+    /// for a `text/*` part without a charset, `charset=us-ascii` (RFC 2045) at the end.
+    /// This is what IMAP's BODYSTRUCTURE shows (see [`Params`]). For decoded values use
     /// [`Header::content_type`] on the `Content-Type` field, or [`Part::param`].
     pub fn raw_params(&self) -> Params<'m> {
         Params {

@@ -10,13 +10,16 @@
 //! Skipped with a printed reason when Dovecot or python3 is missing, unless
 //! `MAILWIRE_INTEROP=1` is set (then it fails).
 //!
-//! Deliberate differences (each is checked to be exactly this, not skipped):
-//! - Dovecot sends a NUL byte of the message as 0x80 (RFC 3501 allows no NUL in a
-//!   literal); our section bytes are the stored bytes, and the IMAP layer decides
-//!   (see [`no_nul`]).
-//! - Dovecot parses a `message/rfc822` part whose body is base64 or quoted-printable
-//!   as a message anyway; we do not (see [`dovecot_decodes_encoded_message_parts`]).
-//!   No file of the corpus has one, so the comparison below never meets it.
+//! Deliberate differences, each listed and justified where it is handled, and
+//! checked to be exactly that difference (the test fails if one disappears or a new
+//! one appears):
+//! - NUL bytes: Dovecot sends them as 0x80 (see [`no_nul`]).
+//! - A plain RFC 2231 continuation inside an encoded value: we percent-encode it,
+//!   Dovecot copies it (compared after %XX decoding, see [`Diff::params`]).
+//! - A line starting with `--boundary` and more text, and a header ended by a line
+//!   that is not a field (see [`EXPECTED`]).
+//! - A base64 `message/rfc822` part (see
+//!   [`encoded_message_part_is_a_leaf_for_us_and_a_message_for_dovecot`]).
 
 #[path = "../../mailwire-maildir/tests/support/dovecot.rs"]
 mod dovecot;
