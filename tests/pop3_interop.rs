@@ -813,3 +813,113 @@ q.quit()
     assert!(value(&out, "INUSE").starts_with("-ERR [IN-USE]"), "{out}");
     assert!(value(&out, "AFTER").starts_with("+OK"), "{out}");
 }
+
+/// A `kB` field of `/proc/PID/status` (`VmHWM`, `VmRSS`), in KiB.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+#[test]
+fn poplib_retrieves_a_20_mib_message_without_the_server_holding_it() {
+    if !have_program("python3") || !Path::new("/proc/self/status").is_file() {
+        return;
+    }
+    let server = MailServer::start(&[]);
+    let pid = server.child.id();
+    // 20 MiB with CRLF line ends, some lines starting with a dot (stuffed on the wire).
+    let mut message = b"From: a@x.org\r\nTo: alice@example.test\r\nSubject: big\r\n\r\n".to_vec();
+    let mut n = 0u32;
+    while message.len() < 20 * 1024 * 1024 {
+        let dot = if n % 7 == 0 { "." } else { "" };
+        message.extend_from_slice(
+            format!("{dot}line {n:08} of a large message, long enough to be a real line\r\n")
+                .as_bytes(),
+        );
+        n += 1;
+    }
+    let maildir = server.maildir("alice");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::write(maildir.join("new").join("1700000000.big.host"), &message).unwrap();
+    let out_dir = TempDir::new("big");
+    let out_file = out_dir.path().join("retrieved");
+    // A first session (LIST only) so that one-time allocations are in the baseline.
+    let script = format!(
+        "{PY_PRELUDE}{}",
+        r#"
+p = poplib.POP3("127.0.0.1", port)
+p.user("alice")
+p.pass_("secret")
+print("LIST", b" ".join(p.list()[1]).decode())
+if len(sys.argv) > 2:
+    resp, lines, octets = p.retr(1)
+    print("OCTETS", resp.decode())
+    with open(sys.argv[2], "wb") as f:
+        f.write(whole(lines))
+p.quit()
+"#
+    );
+    let port = server.pop3.port().to_string();
+    let out = python(&script, &[&port]);
+    assert_eq!(value(&out, "LIST"), format!("1 {}", message.len()));
+    let before = proc_status_kib(pid, "VmHWM");
+    let out = python(&script, &[&port, out_file.to_str().unwrap()]);
+    let after = proc_status_kib(pid, "VmHWM");
+    assert!(value(&out, "OCTETS").starts_with(&format!("+OK {} octets", message.len())));
+    let retrieved = std::fs::read(&out_file).unwrap();
+    assert!(retrieved == message, "the retrieved message differs");
+    // The message is 20 MiB (21 MiB stuffed); the server's peak RSS grows by a window of
+    // at most a few hundred KiB of output plus allocator slack.
+    let growth = after.saturating_sub(before);
+    eprintln!("mail-server VmHWM {before} KiB -> {after} KiB (+{growth} KiB) for a 20 MiB RETR");
+    assert!(
+        growth < 4 * 1024,
+        "peak RSS grew by {growth} KiB retrieving a 20 MiB message ({before} -> {after} KiB)"
+    );
+}
+
+#[test]
+fn poplib_capa_expire_never_and_lang_english() {
+    if !have_program("python3") {
+        return;
+    }
+    let server = MailServer::start(&[]);
+    let script = format!(
+        "{PY_PRELUDE}{}",
+        r#"
+p = poplib.POP3("127.0.0.1", port)
+caps = p.capa()
+print("EXPIRE", " ".join(caps.get("EXPIRE", ["absent"])))
+print("LANGCAP", "LANG" in caps, "LOGIN-DELAY" in caps)
+resp, lines, _ = p._longcmd("LANG")
+print("LANGS", resp.decode(), "|", "|".join(l.decode() for l in lines))
+print("EN", p._shortcmd("LANG en").decode())
+try:
+    p._shortcmd("LANG de")
+    raise SystemExit("LANG de was accepted")
+except poplib.error_proto as e:
+    print("DE", e.args[0].decode())
+p.user("alice")
+p.pass_("secret")
+print("STAR", p._shortcmd("LANG *").decode())
+p.quit()
+"#
+    );
+    let out = python(&script, &[&server.pop3.port().to_string()]);
+    // The server never deletes on its own; no login delay is enforced.
+    assert_eq!(value(&out, "EXPIRE"), "NEVER", "{out}");
+    assert_eq!(value(&out, "LANGCAP"), "True False", "{out}");
+    assert_eq!(
+        value(&out, "LANGS"),
+        "+OK Language listing follows | en English"
+    );
+    assert_eq!(value(&out, "EN"), "+OK en Language is English");
+    assert!(value(&out, "DE").starts_with("-ERR"), "{out}");
+    assert_eq!(value(&out, "STAR"), "+OK en Language is English");
+}

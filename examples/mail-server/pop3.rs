@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use mailwire_core::sasl::Credentials;
 use mailwire_maildir::{Maildir, MessageEntry};
 use mailwire_pop3::server::{MessageInfo, ServerConfig, ServerEvent, ServerSession};
-use mailwire_pop3::types::{ApopTimestamp, Response, ResponseCode, Uid};
+use mailwire_pop3::types::{ApopTimestamp, ExpirePolicy, Response, ResponseCode, Uid};
 use mailwire_tokio::{ConnectionInfo, DriveError, Handler, Service};
 use tracing::{info, warn};
 
@@ -31,7 +31,15 @@ pub(crate) struct Pop3Service {
 
 impl Pop3Service {
     /// A service; every listener given a clone of the same `locks` shares the IN-USE rule.
+    ///
+    /// What holds for this server whatever the flags is set here: it never deletes mail
+    /// on its own (`EXPIRE NEVER`, unless the configuration says otherwise) and answers
+    /// in English (`LANG`, RFC 6856).
     pub(crate) fn new(app: Arc<App>, config: Arc<ServerConfig>, locks: Locks) -> Pop3Service {
+        let mut config = Arc::unwrap_or_clone(config);
+        config.expire.get_or_insert(ExpirePolicy::Never);
+        config.lang = true;
+        let config = Arc::new(config);
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)

@@ -354,3 +354,26 @@ proptest! {
         prop_assert!(app.max_pending <= bound + 2 * piece + 64);
     }
 }
+
+#[test]
+fn top_counts_bare_cr_as_a_line_end_for_every_split() {
+    // On the wire a bare CR is a line end (CRLF), so TOP counts it as one: the header
+    // ends at the empty line made by the second CR.
+    let message = b"Subject: a\rX: b\r\rbody 1\rbody 2\r\n.3\r".to_vec();
+    let cases: [(&[u8], &str); 3] = [
+        (b"TOP 1 0\r\n", "Subject: a\r\nX: b\r\n\r\n"),
+        (b"TOP 1 1\r\n", "Subject: a\r\nX: b\r\n\r\nbody 1\r\n"),
+        (
+            b"TOP 1 3\r\n",
+            "Subject: a\r\nX: b\r\n\r\nbody 1\r\nbody 2\r\n..3\r\n",
+        ),
+    ];
+    for (command, body) in cases {
+        let expected = format!("+OK {} octets\r\n{body}.\r\n", message.len());
+        for piece in 1..=message.len() {
+            let mut app = Streamer::new(vec![message.clone()], piece);
+            let got = String::from_utf8(run(&mut app, 64 * 1024, command)).unwrap();
+            assert!(got.contains(&expected), "piece {piece}: {got:?}");
+        }
+    }
+}

@@ -86,10 +86,19 @@ pub struct ServerConfig {
     pub pipelining: bool,
     /// Advertise and accept `UTF8` (RFC 6856). Default `false`.
     pub utf8: bool,
-    /// Advertise `EXPIRE`. Default `None`.
+    /// Advertise `EXPIRE` (RFC 2449 section 6.7): how long the server keeps messages
+    /// after a client has retrieved them; [`ExpirePolicy::Never`] for a server that
+    /// never deletes on its own. Default `None`: not advertised.
     pub expire: Option<ExpirePolicy>,
-    /// Advertise `LOGIN-DELAY` seconds. Default `None`.
+    /// Advertise `LOGIN-DELAY` seconds (RFC 2449 section 6.5), the least time between
+    /// logins. Enforcing it is the application's: refuse the login with
+    /// [`ResponseCode::LoginDelay`](crate::types::ResponseCode::LoginDelay). Default
+    /// `None`: not advertised.
     pub login_delay: Option<u32>,
+    /// Advertise and accept `LANG` (RFC 6856). Responses are in English only: `LANG`
+    /// lists `en`, `LANG en` and `LANG *` succeed, other languages get `-ERR` and the
+    /// language stays English. Default `false`.
+    pub lang: bool,
 }
 
 impl ServerConfig {
@@ -118,6 +127,7 @@ impl ServerConfig {
             utf8: false,
             expire: None,
             login_delay: None,
+            lang: false,
         }
     }
 }

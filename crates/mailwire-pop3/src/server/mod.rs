@@ -163,49 +163,74 @@ impl Stream {
 }
 
 /// Line counting for TOP: forwards the header, the blank line, then `remaining` lines.
+/// Lines end where [`DotEncoder`] ends them on the wire: at LF, CRLF and a bare CR, so
+/// that the cut is the same for every split of the message.
 #[derive(Debug)]
 struct TopCut {
     in_header: bool,
     remaining: u32,
-    /// Octets of the current line so far, CR not counted.
+    /// Octets of the current line so far, line-end characters not counted.
     line_len: usize,
+    /// The last octet seen was a CR: it ends a line, with the next octet if that is LF.
+    after_cr: bool,
     done: bool,
 }
 
 impl TopCut {
-    /// How much of `chunk` to forward; sets `done` when the cut point is inside it.
+    fn new(lines: u32) -> TopCut {
+        TopCut {
+            in_header: true,
+            remaining: lines,
+            line_len: 0,
+            after_cr: false,
+            done: false,
+        }
+    }
+
+    /// How much of `chunk` to forward; sets `done` when the cut point is inside it (or
+    /// at its start, when the previous chunk ended in a CR that ended the last line).
     fn take(&mut self, chunk: &[u8]) -> usize {
         if self.done {
             return 0;
         }
-        if !self.in_header && self.remaining == 0 {
-            self.done = true;
-            return 0;
-        }
-        let mut at = 0;
-        while let Some(offset) = chunk.get(at..).and_then(|rest| memchr::memchr(b'\n', rest)) {
-            let lf = at + offset;
-            let content = chunk.get(at..lf).unwrap_or_default();
-            let content_len = content.len() - usize::from(content.last() == Some(&b'\r'));
-            let line_len = self.line_len + content_len;
-            self.line_len = 0;
-            at = lf + 1;
-            if self.in_header {
-                if line_len == 0 {
-                    self.in_header = false;
+        for (i, &b) in chunk.iter().enumerate() {
+            if std::mem::take(&mut self.after_cr) {
+                if b == b'\n' {
+                    if self.end_line() {
+                        return i + 1;
+                    }
+                    continue;
                 }
-            } else {
-                self.remaining = self.remaining.saturating_sub(1);
+                // A bare CR: its line ended before this octet.
+                if self.end_line() {
+                    return i;
+                }
             }
-            if !self.in_header && self.remaining == 0 {
-                self.done = true;
-                return at;
+            match b {
+                b'\r' => self.after_cr = true,
+                b'\n' => {
+                    if self.end_line() {
+                        return i + 1;
+                    }
+                }
+                _ => self.line_len += 1,
             }
         }
-        let tail = chunk.get(at..).unwrap_or_default();
-        // A CR at the end may be the first half of CRLF; either way it adds no content.
-        self.line_len += tail.iter().filter(|&&b| b != b'\r').count();
         chunk.len()
+    }
+
+    /// A line ended; `true` once the cut is complete.
+    fn end_line(&mut self) -> bool {
+        let len = std::mem::take(&mut self.line_len);
+        if self.in_header {
+            if len == 0 {
+                self.in_header = false;
+            }
+        } else {
+            self.remaining = self.remaining.saturating_sub(1);
+        }
+        self.done = !self.in_header && self.remaining == 0;
+        self.done
     }
 }
 
@@ -651,6 +676,9 @@ impl ServerSession {
                     "maildrop has {count} messages ({size} octets)"
                 )));
             }
+            Command::Lang(range) if self.config.lang => {
+                self.lang(range.as_ref().map(|r| r.as_str()))
+            }
             Command::Lang(_) => self.error(Response::err("LANG is not supported")),
             Command::Utf8 if !self.config.utf8 => self.error(Response::err("Unknown command")),
             _ => self.error(Response::err("Command not valid in this state")),
@@ -679,6 +707,9 @@ impl ServerSession {
         if config.utf8 {
             caps.push(Capability::Utf8 { user: true });
         }
+        if config.lang {
+            caps.push(Capability::Lang);
+        }
         if self.state == State::Authorization {
             if config.stls && !self.tls {
                 caps.push(Capability::Stls);
@@ -706,6 +737,22 @@ impl ServerSession {
             cap.encode(self.outbox.buf());
         }
         self.outbox.buf().extend_from_slice(b".\r\n");
+    }
+
+    /// `LANG` (RFC 6856), English only: the listing, or a language range that matches
+    /// `en` (RFC 4647 basic filtering: `en` itself or `*`).
+    fn lang(&mut self, range: Option<&str>) {
+        match range {
+            None => {
+                self.send(&Response::ok("Language listing follows"));
+                self.outbox.buf().extend_from_slice(b"en English\r\n.\r\n");
+            }
+            Some(range) if range == "*" || range.eq_ignore_ascii_case("en") => {
+                self.send(&Response::ok("en Language is English"));
+            }
+            // A well-formed command the server cannot satisfy: not a protocol error.
+            Some(_) => self.send(&Response::err("Unsupported language; LANG lists them")),
+        }
     }
 
     fn quit(&mut self) {
@@ -1000,12 +1047,7 @@ impl ServerSession {
                     size,
                     encoder: DotEncoder::new(),
                     started: false,
-                    cut: top.map(|lines| TopCut {
-                        in_header: true,
-                        remaining: lines,
-                        line_len: 0,
-                        done: false,
-                    }),
+                    cut: top.map(TopCut::new),
                     asked: false,
                 };
                 self.ask(
