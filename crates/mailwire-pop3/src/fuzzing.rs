@@ -13,7 +13,7 @@ use crate::parse::{
     CommandOptions, ServerLine, decode_command, parse_capability, parse_command,
     parse_scan_listing, parse_server_line, parse_uid_listing,
 };
-use crate::server::{MessageInfo, ServerConfig, ServerEvent, ServerSession};
+use crate::server::{DecisionError, MessageInfo, ServerConfig, ServerEvent, ServerSession};
 use crate::types::{ApopTimestamp, Response, Uid};
 
 /// `pop3_command`: parses `data` as a command line; a command that parses must encode to
@@ -93,10 +93,12 @@ const MESSAGES: [&[u8]; 3] = [
 /// `pop3_server`: runs a server session over `data`: the first byte picks the
 /// configuration, the rest is split into inputs at every `0xff` byte. The application
 /// accepts every password `demo`, opens a three-message maildrop (refusing it as in use
-/// every other time), streams messages in pieces and commits. Checks that nothing
-/// panics, that every decision accepts its verb, that events name valid messages, that
-/// the output is CRLF-terminated lines, that nothing is written after `Transmit::Close`,
-/// and that a commit is only asked after `QUIT`.
+/// every other time), streams messages in pieces (only while the session wants them, the
+/// rest on `MoreMessageData`; the selector's top bit bounds the output to 16 octets) and
+/// commits. Checks that nothing panics, that every decision accepts its verb, that events
+/// name valid messages, that a message stream never stalls, that the output is
+/// CRLF-terminated lines, that nothing is written after `Transmit::Close`, and that a
+/// commit is only asked after `QUIT`.
 pub fn server(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
@@ -108,6 +110,12 @@ pub fn server(data: &[u8]) {
     config.pipelining = selector & 8 != 0;
     config.utf8 = selector & 16 != 0;
     config.max_errors = 50;
+    if selector & 128 != 0 {
+        // A tiny output bound: messages stream over many MoreMessageData events and
+        // pipelined commands wait for the output to be taken.
+        config.max_pending_output = 16;
+        config.lang = true;
+    }
     config.auth_mechanisms = vec![
         Mechanism::Plain,
         Mechanism::Login,
@@ -151,6 +159,8 @@ struct ServerCheck {
     closed: bool,
     maildrops: u32,
     quit_seen: bool,
+    /// The message being streamed and how much of it was sent.
+    cursor: Option<(usize, usize)>,
 }
 
 impl ServerCheck {
@@ -173,6 +183,35 @@ impl ServerCheck {
             if !busy {
                 break;
             }
+        }
+        assert!(
+            self.cursor.is_none() || session.is_closed(),
+            "a message stream stalled: no output and no MoreMessageData"
+        );
+    }
+
+    /// Sends pieces of the message being streamed while the session wants them; finishes
+    /// it at its end.
+    fn feed(&mut self, session: &mut ServerSession) -> Result<(), DecisionError> {
+        let Some((index, mut offset)) = self.cursor else {
+            panic!("MoreMessageData without a message being streamed");
+        };
+        let message = MESSAGES
+            .get(index)
+            .expect("Retrieve names a listed message");
+        loop {
+            let rest = message.get(offset..).unwrap_or_default();
+            if !session.wants_message_data() || rest.is_empty() {
+                self.cursor = None;
+                return session.finish_message();
+            }
+            if !session.wants_message_chunk() {
+                self.cursor = Some((index, offset));
+                return Ok(());
+            }
+            let piece = rest.get(..3).unwrap_or(rest);
+            assert!(session.send_message_chunk(piece).is_ok());
+            offset += piece.len();
         }
     }
 
@@ -211,16 +250,18 @@ impl ServerCheck {
                 }
             }
             ServerEvent::Retrieve { index, .. } => {
-                let message = MESSAGES
-                    .get(index)
-                    .expect("Retrieve names a listed message");
-                for piece in message.chunks(3) {
-                    if !session.wants_message_data() {
-                        break;
-                    }
-                    assert!(session.send_message_chunk(piece).is_ok());
-                }
-                session.finish_message()
+                assert!(self.cursor.is_none(), "Retrieve while a message streams");
+                assert!(index < MESSAGES.len(), "Retrieve names a listed message");
+                self.cursor = Some((index, 0));
+                self.feed(session)
+            }
+            ServerEvent::MoreMessageData { index } => {
+                assert_eq!(
+                    self.cursor.map(|c| c.0),
+                    Some(index),
+                    "MoreMessageData names the message"
+                );
+                self.feed(session)
             }
             ServerEvent::Commit { deleted } => {
                 assert!(self.quit_seen, "a commit without QUIT");
