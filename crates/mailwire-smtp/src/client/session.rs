@@ -198,7 +198,9 @@ impl ClientSession {
             expects: VecDeque::new(),
             seq: 0,
             out: VecDeque::new(),
-            pending: Vec::new(),
+            // Room for a pipelined group of commands, so that encoding them does not
+            // grow the buffer step by step.
+            pending: Vec::with_capacity(1024),
             events: VecDeque::new(),
             queue: VecDeque::new(),
             current: None,
@@ -319,8 +321,12 @@ impl ClientSession {
 
     fn flush_pending(&mut self) {
         if !self.pending.is_empty() {
-            let bytes = std::mem::take(&mut self.pending);
-            self.out.push_back(Transmit::Data(Bytes::from(bytes)));
+            // Copied out (one exact allocation) rather than handed over: the buffer keeps
+            // its capacity for the next commands, and a `Bytes` made from a `Vec` with
+            // spare capacity would cost a second allocation for its shared header.
+            let bytes = Bytes::copy_from_slice(&self.pending);
+            self.pending.clear();
+            self.out.push_back(Transmit::Data(bytes));
         }
     }
 

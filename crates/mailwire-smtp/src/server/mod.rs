@@ -942,13 +942,28 @@ impl ServerSession {
     }
 
     fn process_data(&mut self) -> bool {
-        let Phase::Data(decoder) = &mut self.phase else {
+        if !matches!(self.phase, Phase::Data(_)) {
             return false;
-        };
+        }
         let input = self.lines.take_buffered();
         if input.is_empty() {
             return false;
         }
+        let consumed = self.data_input(&input);
+        if let Some(rest) = input.get(consumed..)
+            && !rest.is_empty()
+        {
+            self.lines.push(rest);
+        }
+        true
+    }
+
+    /// Decodes `DATA` content from `input` (in the `Data` phase) and reports it; returns
+    /// how much of `input` it consumed: all of it, unless the end of data is in it.
+    fn data_input(&mut self, input: &[u8]) -> usize {
+        let Phase::Data(decoder) = &mut self.phase else {
+            return 0;
+        };
         let mut content = Vec::with_capacity(input.len());
         let status = decoder.decode(&input, &mut content);
         let done = status.done;
@@ -964,11 +979,6 @@ impl ServerSession {
         } else {
             None
         };
-        if let Some(rest) = input.get(status.consumed..)
-            && !rest.is_empty()
-        {
-            self.lines.push(rest);
-        }
         self.data_progress(status.consumed as u64);
         let aborted = self.transaction.as_ref().is_some_and(|t| t.aborted);
         if let Some(reason) = bad.filter(|_| !aborted) {
@@ -991,7 +1001,7 @@ impl ServerSession {
                 None => self.message_complete(),
             }
         }
-        true
+        status.consumed
     }
 
     fn process_bdat(&mut self) -> bool {
@@ -1161,7 +1171,24 @@ impl Session for ServerSession {
         if self.closed || self.eof {
             return;
         }
-        self.lines.push(input);
+        if !input.is_empty()
+            && matches!(self.phase, Phase::Data(_))
+            && self.pending.is_none()
+            && self.lines.buffered_len() == 0
+            && !self.lines.is_discarding()
+        {
+            // Message content with nothing buffered before it: decoded straight from
+            // `input` instead of being copied into the line buffer first. Only what
+            // follows the end of data is buffered.
+            let consumed = self.data_input(input);
+            if let Some(rest) = input.get(consumed..)
+                && !rest.is_empty()
+            {
+                self.lines.push(rest);
+            }
+        } else {
+            self.lines.push(input);
+        }
         self.process();
     }
 
