@@ -965,7 +965,7 @@ impl ServerSession {
             return 0;
         };
         let mut content = Vec::with_capacity(input.len());
-        let status = decoder.decode(&input, &mut content);
+        let status = decoder.decode(input, &mut content);
         let done = status.done;
         let size = decoder.decoded_len();
         let bad = if self.config.reject_nul && decoder.saw_nul() {
