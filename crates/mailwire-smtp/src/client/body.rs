@@ -227,6 +227,31 @@ mod tests {
         }
     }
 
+    /// Long messages (through the 16-lane blocks and past 255 of them), mostly text with
+    /// CR and LF scattered in.
+    #[test]
+    fn bare_line_endings_in_long_messages() {
+        let mut seed: u32 = 0x9e37_79b9;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for round in 0..60 {
+            let len = (next() % 9000) as usize + round;
+            let message: Vec<u8> = (0..len)
+                .map(|_| match next() % 16 {
+                    0 | 1 => b'\r',
+                    2 | 3 => b'\n',
+                    _ => b'x',
+                })
+                .collect();
+            let grown = normalise_in(&[&message]).len() - message.len();
+            assert_eq!(bare_line_endings(&message), grown as u64, "round {round}");
+        }
+    }
+
     #[test]
     fn sizes_match_what_is_sent() {
         for message in [
