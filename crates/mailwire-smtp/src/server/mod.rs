@@ -324,13 +324,15 @@ impl ServerSession {
     /// `250 2.6.0`.
     pub fn accept(&mut self) -> Result<(), DecisionError> {
         let reply = match self.pending.as_ref().ok_or(DecisionError::NothingPending)? {
-            Pending::Helo(verb, _) => self.helo_reply(*verb),
-            Pending::Auth(_) => Reply::auth_succeeded(),
-            Pending::Mail(_) => Reply::sender_ok(),
-            Pending::Rcpt => Reply::recipient_ok(),
-            Pending::Message { .. } => Reply::message_accepted(),
+            // The EHLO/LHLO reply is written straight into the output (`send_ehlo_reply`).
+            Pending::Helo(HeloVerb::Ehlo | HeloVerb::Lhlo, _) => None,
+            Pending::Helo(HeloVerb::Helo, _) => Some(self.helo_reply(HeloVerb::Helo)),
+            Pending::Auth(_) => Some(Reply::auth_succeeded()),
+            Pending::Mail(_) => Some(Reply::sender_ok()),
+            Pending::Rcpt => Some(Reply::recipient_ok()),
+            Pending::Message { .. } => Some(Reply::message_accepted()),
         };
-        self.decide(true, reply);
+        self.settle(true, reply);
         Ok(())
     }
 
@@ -373,18 +375,43 @@ impl ServerSession {
     }
 
     fn decide(&mut self, accepted: bool, reply: Reply) {
+        self.settle(accepted, Some(reply));
+    }
+
+    /// Settles the pending decision with `answer`; `None` stands for the standard reply
+    /// to an accepted `EHLO`/`LHLO`, written without building a [`Reply`].
+    fn settle(&mut self, accepted: bool, answer: Option<Reply>) {
         let Some(pending) = self.pending.take() else {
             return;
         };
-        let closing = reply.code().as_u16() == 421;
-        match pending {
-            Pending::Helo(verb, client) => {
-                if accepted {
-                    self.helo = Some(verb);
-                    self.client = Some(client);
-                }
-                self.send(reply);
+        let closing = answer.as_ref().is_some_and(|r| r.code().as_u16() == 421);
+        if let Pending::Helo(verb, client) = pending {
+            if accepted {
+                self.helo = Some(verb);
+                self.client = Some(client);
             }
+            match answer {
+                Some(reply) => self.send(reply),
+                None => self.send_ehlo_reply(verb),
+            }
+        } else {
+            // Only an accepted EHLO/LHLO comes without a reply (see `accept`).
+            let reply = answer.unwrap_or_else(Reply::ok);
+            self.settle_other(pending, accepted, reply, closing);
+        }
+        if closing {
+            self.abort_data(AbortReason::ConnectionLost);
+            self.close(CloseReason::Shutdown);
+        }
+        if self.pending.is_none() {
+            self.deadline = Some(self.now + self.config.command_timeout);
+            self.process();
+        }
+    }
+
+    fn settle_other(&mut self, pending: Pending, accepted: bool, reply: Reply, closing: bool) {
+        match pending {
+            Pending::Helo(..) => self.send(reply),
             Pending::Auth(state) => {
                 let PendingAuth {
                     mut auth,
@@ -439,14 +466,6 @@ impl ServerSession {
                     self.transaction = None;
                 }
             }
-        }
-        if closing {
-            self.abort_data(AbortReason::ConnectionLost);
-            self.close(CloseReason::Shutdown);
-        }
-        if self.pending.is_none() {
-            self.deadline = Some(self.now + self.config.command_timeout);
-            self.process();
         }
     }
 
@@ -635,6 +654,91 @@ impl ServerSession {
         // The domain cannot look like an enhanced code (`EhloDomain`), and no part holds
         // CR or LF (each part's type): the same reply `EhloReply::to_reply` makes.
         Reply::from_parsed(ReplyCode::OK, None, Text::from_string(text))
+    }
+
+    /// Writes the reply to an accepted `EHLO`/`LHLO` (`helo_reply`'s, byte for byte) straight
+    /// into the output: no capability list or multi-line reply is built per session.
+    fn send_ehlo_reply(&mut self, verb: HeloVerb) {
+        if self.closed {
+            return;
+        }
+        let config = Arc::clone(&self.config);
+        let auth: Vec<&Mechanism> = if self.user.is_none() {
+            config
+                .auth_mechanisms
+                .iter()
+                .filter(|m| self.mechanism_usable(m))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let starttls = config.starttls && !self.tls;
+        let out = self.outbox.buf();
+        let start = out.len();
+        out.reserve(OUTBOX_CAPACITY);
+        let line = |out: &mut Vec<u8>, text: &str| {
+            out.extend_from_slice(b"250-");
+            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
+        line(out, config.hostname.as_str());
+        if config.pipelining {
+            line(out, Capability::Pipelining.keyword());
+        }
+        {
+            use std::io::Write as _;
+            // Writing into a `Vec` cannot fail.
+            let _ = write!(out, "250-SIZE {}\r\n", config.max_message_size.unwrap_or(0));
+        }
+        if config.eight_bit_mime {
+            line(out, Capability::EightBitMime.keyword());
+        }
+        if config.smtputf8 {
+            line(out, Capability::SmtpUtf8.keyword());
+        }
+        if config.chunking {
+            line(out, Capability::Chunking.keyword());
+            if config.binary_mime {
+                line(out, Capability::BinaryMime.keyword());
+            }
+        }
+        if config.dsn {
+            line(out, Capability::Dsn.keyword());
+        }
+        if config.enhanced_status_codes {
+            line(out, Capability::EnhancedStatusCodes.keyword());
+        }
+        if starttls {
+            line(out, Capability::StartTls.keyword());
+        }
+        if !auth.is_empty() {
+            // The names `Capability::Auth` would write: those that read back as the
+            // same mechanism.
+            let names = auth
+                .iter()
+                .filter(|m| Mechanism::from_name(m.as_str()).as_ref() == Some(**m));
+            out.extend_from_slice(b"250-AUTH");
+            for m in names {
+                out.push(b' ');
+                out.extend_from_slice(m.as_str().as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"250 ");
+        out.extend_from_slice(Capability::Help.keyword().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        // Every test that reaches EHLO checks the direct writing against the built reply.
+        #[cfg(debug_assertions)]
+        {
+            let written = self.outbox.buf().get(start..).unwrap_or_default().to_vec();
+            assert_eq!(
+                written,
+                self.helo_reply(verb).to_bytes(),
+                "the EHLO reply written directly differs from the one built"
+            );
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = (verb, start);
     }
 
     fn mechanism_usable(&self, mechanism: &Mechanism) -> bool {
