@@ -25,21 +25,32 @@ impl Reply {
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) {
         let digits = self.code().digits();
-        // One reservation instead of growing the buffer several times per reply: each
-        // line adds at most 16 octets to its text (code, separator, `5.999.999 `, CRLF).
-        out.reserve(self.text().len() + 16 * self.line_count());
-        let mut lines = self.lines().peekable();
-        while let Some(line) = lines.next() {
+        let enhanced = self.enhanced();
+        // One reservation that fits a one-line reply (most of them): code, separator,
+        // `5.999.999 `, CRLF add at most 16 octets to the text. Further lines grow the
+        // buffer as needed.
+        out.reserve(self.text().len() + 16);
+        let mut rest = Some(self.text().as_bytes());
+        while let Some(text) = rest {
+            // The lines are joined by `\n`; a line holds none.
+            let (line, next) = match memchr::memchr(b'\n', text) {
+                Some(i) => (
+                    text.get(..i).unwrap_or_default(),
+                    Some(text.get(i + 1..).unwrap_or_default()),
+                ),
+                None => (text, None),
+            };
             out.extend_from_slice(&digits);
-            out.push(if lines.peek().is_some() { b'-' } else { b' ' });
-            if let Some(enhanced) = self.enhanced() {
+            out.push(if next.is_some() { b'-' } else { b' ' });
+            if let Some(enhanced) = enhanced {
                 enhanced.write_to(out);
                 if !line.is_empty() {
                     out.push(b' ');
                 }
             }
-            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(line);
             out.extend_from_slice(b"\r\n");
+            rest = next;
         }
     }
 }
