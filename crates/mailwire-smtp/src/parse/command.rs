@@ -4,8 +4,14 @@
 //! [`parse_command`] first frames the line (finds its LF within
 //! [`CommandParseOptions::max_line_len`] octets), then parses the complete line with
 //! hand-written scanners: the verb is matched as four octets, and paths, domains and
-//! parameters are read in one pass each over the octets, building each owned value once.
+//! parameters are read in one pass each over the octets.
 //! "Need more bytes" is `Ok(None)`, not an error.
+//!
+//! [`parse_command_ref`] and [`parse_command_line_ref`] return a [`CommandRef`] that
+//! borrows its text from the input (no allocation or copy per command);
+//! [`parse_command`] and [`parse_command_line`] are the same parse followed by
+//! [`CommandRef::into_owned`], for a caller that keeps the command after the buffer is
+//! reused (the server state machine does, to hand owned values to the application).
 //!
 //! ## What is tolerated beyond RFC 5321's grammar
 //!
