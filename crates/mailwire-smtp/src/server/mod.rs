@@ -99,9 +99,9 @@ use mailwire_core::{Session, Transmit};
 pub use config::ServerConfig;
 pub use event::{AbortReason, CloseReason, DecisionError, HeloVerb, ServerEvent};
 
-use crate::parse::{CommandError, CommandParseOptions, parse_command_line};
+use crate::parse::{CommandError, CommandParseOptions, parse_command_line_ref};
 use crate::types::{
-    BodyType, Capability, Command, ForwardPath, Host, MailParameters, RcptParameters, Reply,
+    BodyType, Capability, CommandRef, ForwardPath, Host, MailParameters, RcptParameters, Reply,
     ReplyCode, ReplyText, ReversePath, Text,
 };
 
@@ -520,7 +520,7 @@ impl ServerSession {
             return true;
         }
         self.deadline = Some(self.now + self.config.command_timeout);
-        match parse_command_line(&line, &self.parse_options) {
+        match parse_command_line_ref(&line, &self.parse_options) {
             Ok(command) => self.command(command),
             Err(error) => self.parse_error(&error),
         }
@@ -545,33 +545,35 @@ impl ServerSession {
         self.error(reply);
     }
 
-    fn command(&mut self, command: Command) {
+    /// Acts on a command, taking owned values out of the borrowed view only where they
+    /// go on (into an event or the session's state).
+    fn command(&mut self, command: CommandRef<'_>) {
         match command {
-            Command::Helo(host) => self.helo(HeloVerb::Helo, host),
-            Command::Ehlo(host) => self.helo(HeloVerb::Ehlo, host),
-            Command::Lhlo(host) => self.helo(HeloVerb::Lhlo, host),
-            Command::Mail { from, params } => self.mail(from, params),
-            Command::Rcpt { to, params } => self.rcpt(to, params),
-            Command::Data => self.data(),
-            Command::Bdat { size, last } => self.bdat(size, last),
-            Command::Rset => {
+            CommandRef::Helo(host) => self.helo(HeloVerb::Helo, host.into_owned()),
+            CommandRef::Ehlo(host) => self.helo(HeloVerb::Ehlo, host.into_owned()),
+            CommandRef::Lhlo(host) => self.helo(HeloVerb::Lhlo, host.into_owned()),
+            CommandRef::Mail { from, params } => self.mail(from.into_owned(), params.into_owned()),
+            CommandRef::Rcpt { to, params } => self.rcpt(to.into_owned(), params.into_owned()),
+            CommandRef::Data => self.data(),
+            CommandRef::Bdat { size, last } => self.bdat(size, last),
+            CommandRef::Rset => {
                 self.reset_transaction();
                 self.send(Reply::reset_ok());
             }
-            Command::Noop(_) => self.send(Reply::ok()),
-            Command::Quit => {
+            CommandRef::Noop(_) => self.send(Reply::ok()),
+            CommandRef::Quit => {
                 self.send(closing_reply(&self.config));
                 self.close(CloseReason::Quit);
             }
-            Command::Vrfy(_) => self.send(Reply::cannot_verify()),
-            Command::Expn(_) => self.send(Reply::not_implemented()),
-            Command::Help(_) => self.send(simple(
+            CommandRef::Vrfy(_) => self.send(Reply::cannot_verify()),
+            CommandRef::Expn(_) => self.send(Reply::not_implemented()),
+            CommandRef::Help(_) => self.send(simple(
                 214,
                 (2, 0, 0),
                 "See RFC 5321; commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT",
             )),
-            Command::StartTls => self.starttls(),
-            Command::Auth {
+            CommandRef::StartTls => self.starttls(),
+            CommandRef::Auth {
                 mechanism,
                 initial_response,
             } => self.auth(mechanism, initial_response.map(|r| r.into_inner())),
