@@ -46,8 +46,8 @@ impl BodyStructureOptions {
 /// [`Envelope::to`], [`Envelope::cc`] and [`Envelope::bcc`]; they share one
 /// allocation, and Sender and Reply-To default to From without a copy. Two
 /// envelopes are equal when their fields and their six lists (as the accessors
-/// give them) are.
-#[derive(Debug, Clone, Default)]
+/// give them) are; `Debug` shows the lists that way too.
+#[derive(Clone, Default)]
 pub struct Envelope<'m> {
     /// Date field, raw. `None` when absent (IMAP NIL).
     pub date: Option<Cow<'m, [u8]>>,
@@ -91,6 +91,26 @@ impl AddressList {
         AddressList::Cc,
         AddressList::Bcc,
     ];
+}
+
+impl std::fmt::Debug for Envelope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn s<'a>(v: &'a Option<Cow<'_, [u8]>>) -> Option<Cow<'a, str>> {
+            v.as_deref().map(String::from_utf8_lossy)
+        }
+        f.debug_struct("Envelope")
+            .field("date", &s(&self.date))
+            .field("subject", &s(&self.subject))
+            .field("from", &self.from())
+            .field("sender", &self.sender())
+            .field("reply_to", &self.reply_to())
+            .field("to", &self.to())
+            .field("cc", &self.cc())
+            .field("bcc", &self.bcc())
+            .field("in_reply_to", &s(&self.in_reply_to))
+            .field("message_id", &s(&self.message_id))
+            .finish()
+    }
 }
 
 impl PartialEq for Envelope<'_> {
