@@ -8,8 +8,10 @@
 //! ## The server driving loop
 //!
 //! The application answers the session's *decision* events with verbs: it checks
-//! credentials, opens the maildrop with its listing, streams messages in pieces, and
-//! commits deletions after `QUIT`.
+//! credentials, opens the maildrop with its listing, streams messages in pieces (while
+//! the session has room for them, the rest when it asks with `MoreMessageData`, so that a
+//! message of any size passes through a bounded window), and commits deletions after
+//! `QUIT`.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -27,6 +29,22 @@
 //! // The maildrop of the application: one message whose second line starts with a dot.
 //! let messages: Vec<&[u8]> = vec![b"Subject: hi\r\n\r\n.dot\r\nbye\r\n"];
 //! let mut deleted = Vec::new();
+//! // The message being streamed: its index and how much of it was sent.
+//! let mut streaming: Option<(usize, usize)> = None;
+//!
+//! /// Sends pieces while the session wants them; `None` once the message is finished.
+//! fn feed(session: &mut ServerSession, message: &[u8], mut sent: usize) -> Option<usize> {
+//!     while session.wants_message_chunk() && sent < message.len() {
+//!         let piece = &message[sent..(sent + 8).min(message.len())];
+//!         session.send_message_chunk(piece).unwrap(); // the session dot-stuffs
+//!         sent += piece.len();
+//!     }
+//!     if sent == message.len() || !session.wants_message_data() {
+//!         session.finish_message().unwrap();
+//!         return None;
+//!     }
+//!     Some(sent) // the output is full: MoreMessageData comes once it has drained
+//! }
 //!
 //! session.handle_input(b"USER demo\r\nPASS demo\r\nSTAT\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n", now);
 //! let mut wire = Vec::new();
@@ -50,11 +68,12 @@
 //!                 session.open_maildrop(listing.collect()).unwrap();
 //!             }
 //!             ServerEvent::Retrieve { index, .. } => {
-//!                 // Stream it in pieces; the session dot-stuffs (and cuts for TOP).
-//!                 for piece in messages[index].chunks(8) {
-//!                     session.send_message_chunk(piece).unwrap();
-//!                 }
-//!                 session.finish_message().unwrap();
+//!                 // For TOP the session cuts the message itself.
+//!                 streaming = feed(&mut session, messages[index], 0).map(|sent| (index, sent));
+//!             }
+//!             ServerEvent::MoreMessageData { index } => {
+//!                 let sent = streaming.map_or(0, |(_, sent)| sent);
+//!                 streaming = feed(&mut session, messages[index], sent).map(|sent| (index, sent));
 //!             }
 //!             ServerEvent::Commit { deleted: gone } => {
 //!                 deleted = gone; // remove them from the store, then:
