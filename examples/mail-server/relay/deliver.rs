@@ -17,11 +17,17 @@
 //! - Results per recipient: `RCPT` replies, then the reply to the message. 2xx →
 //!   delivered, 4xx or a session that ended → deferred, 5xx → bounced.
 //!
-//! **Memory**: `ClientSession::send_mail` takes the message as one `Bytes`, so each
-//! session holds the message it is sending (one at a time) in memory: at most
-//! `--max-deliveries` × `--max-message-size` in all. The client streams its dot-stuffing
-//! and chunks from that buffer without copying the whole.
+//! - Two messages are given to the client at a time (the next one follows the current
+//!   without waiting for us), and the body of the one after is read from disk by a
+//!   blocking task while the session talks, picked up through `wait_external`.
+//!
+//! **Memory**: `ClientSession::send_mail` takes the message as one `Bytes` (the client
+//! has no way to take content in pieces), so a session holds up to three messages in
+//! memory (two given to the client, one being read): at most 3 × `--max-deliveries` ×
+//! `--max-message-size` in all. The client dot-stuffs and chunks from that buffer
+//! piecewise, without another whole copy.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -31,7 +37,7 @@ use bytes::Bytes;
 use mailwire_core::Session;
 use mailwire_smtp::client::{
     ClientConfig, ClientError, ClientEvent, ClientSession, Envelope, LocalRefusal, MessageFailure,
-    Recipient, TlsPolicy,
+    Recipient, TlsPolicy, TransactionId,
 };
 use mailwire_smtp::types::{
     BodyType, Capabilities, EnvelopeId, ForwardPath, Host, Mailbox, OriginalRecipient,
@@ -44,7 +50,19 @@ use super::queue::QueuedMessage;
 use super::route::{RouteError, Shuffle, resolve};
 use super::schedule::{Context, Destination, Job, Outcome, Report};
 
+/// How many messages a session holds at once: the one being sent, and the next, given
+/// to the client before the first is done so that it follows without a pause.
+const IN_SESSION: usize = 2;
+
+/// A body being read from the queue, off the session's path.
+type Loading = tokio::task::JoinHandle<std::io::Result<Vec<u8>>>;
+
 /// One session's state, and the application side of its [`ClientSession`].
+///
+/// Jobs flow: the destination's line → `loading` (the body is read by a blocking task
+/// while the session goes on with the network) → `loaded` (picked up through
+/// [`Handler::wait_external`]) → given to the client (`flights`, at most
+/// [`IN_SESSION`]) → its result is reported to the scheduler.
 pub(crate) struct Courier {
     context: Arc<Context>,
     destination: Arc<Destination>,
@@ -52,7 +70,12 @@ pub(crate) struct Courier {
     relay: String,
     /// The job taken before connecting: it gets the blame if the session never opens.
     first: Option<Job>,
-    current: Option<InFlight>,
+    /// `Ready` was seen.
+    ready: bool,
+    loading: Option<(Job, Loading)>,
+    loaded: Option<(Job, Result<Vec<u8>, String>)>,
+    /// Messages given to the client, in order.
+    flights: VecDeque<(TransactionId, InFlight)>,
     /// Jobs whose session ended under them; they learn why at `Closed`.
     ended: Vec<InFlight>,
     capabilities: Option<Capabilities>,
@@ -78,7 +101,10 @@ impl Courier {
             destination,
             relay: String::new(),
             first: None,
-            current: None,
+            ready: false,
+            loading: None,
+            loaded: None,
+            flights: VecDeque::new(),
             ended: Vec::new(),
             capabilities: None,
             idle_since: None,
@@ -116,28 +142,33 @@ impl Courier {
         }
     }
 
-    /// Gives the session the next job, or starts waiting for one (or quits).
-    async fn next(&mut self, session: &mut ClientSession) {
-        loop {
-            if self.context.shutdown.is_triggered() {
-                if let Some(job) = self.first.take() {
-                    // Never sent: it stays pending, due at once after the restart.
-                    drop(job);
-                }
-                session.quit();
-                return;
-            }
-            let Some(job) = self.first.take().or_else(|| self.destination.pop()) else {
-                if self.idle_since.is_none() {
-                    self.idle_since = Some(tokio::time::Instant::now());
-                    self.destination.idle.fetch_add(1, Ordering::SeqCst);
-                }
-                return;
-            };
+    /// Starts loading the next job when the session has room, or starts idling, or
+    /// (shutting down, or idle for too long) quits once nothing is in flight.
+    fn refill(&mut self, session: &mut ClientSession, idle_over: bool) {
+        if !self.ready || self.loading.is_some() || self.loaded.is_some() {
+            return;
+        }
+        let stopping = self.context.shutdown.is_triggered();
+        if self.flights.len() < IN_SESSION
+            && !stopping
+            && let Some(job) = self.first.take().or_else(|| self.destination.pop())
+        {
             self.stop_idle();
-            if self.start(session, job).await {
-                return;
-            }
+            let queue = self.context.app.relay.queue.clone();
+            let id = job.message.id.clone();
+            let handle = tokio::task::spawn_blocking(move || queue.read_body(&id));
+            self.loading = Some((job, handle));
+            return;
+        }
+        if !self.flights.is_empty() {
+            return;
+        }
+        if stopping || idle_over {
+            self.stop_idle();
+            session.quit();
+        } else if self.idle_since.is_none() {
+            self.idle_since = Some(tokio::time::Instant::now());
+            self.destination.idle.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -147,41 +178,34 @@ impl Courier {
         }
     }
 
-    /// Hands `job` to the session; `false` when nothing was sent for it (its results
-    /// are reported already).
-    async fn start(&mut self, session: &mut ClientSession, job: Job) -> bool {
-        let message = job.message.clone();
-        let queue = self.context.app.relay.queue.clone();
-        let id = message.id.clone();
-        let body = match tokio::task::spawn_blocking(move || queue.read_body(&id)).await {
-            Ok(Ok(body)) => Bytes::from(body),
-            Ok(Err(e)) => {
-                let error = format!("cannot read the queued message: {e}");
-                self.report_all(&job, &Outcome::Deferred { error });
-                return false;
-            }
+    /// Hands a loaded job to the session (or reports why it cannot go).
+    fn submit(&mut self, session: &mut ClientSession, job: Job, body: Result<Vec<u8>, String>) {
+        let body = match body {
+            Ok(body) => Bytes::from(body),
             Err(e) => {
                 let error = format!("cannot read the queued message: {e}");
                 self.report_all(&job, &Outcome::Deferred { error });
-                return false;
+                return;
             }
         };
         let caps = self.capabilities.clone().unwrap_or_default();
-        let (envelope, sent, results) = fit_envelope(&message, &job.recipients, &caps);
+        let (envelope, sent, results) = fit_envelope(&job.message, &job.recipients, &caps);
         let Some(envelope) = envelope else {
             self.report(&job, results);
-            return false;
+            return;
         };
         match session.send_mail(envelope, body) {
-            Ok(_) => {
+            Ok(id) => {
                 let count = sent.len();
-                self.current = Some(InFlight {
-                    job,
-                    sent,
-                    replies: vec![None; count],
-                    results,
-                });
-                true
+                self.flights.push_back((
+                    id,
+                    InFlight {
+                        job,
+                        sent,
+                        replies: vec![None; count],
+                        results,
+                    },
+                ));
             }
             Err(e) => {
                 let mut results = results;
@@ -195,14 +219,16 @@ impl Courier {
                     )
                 }));
                 self.report(&job, results);
-                false
             }
         }
     }
 
-    /// The message in flight ended: the reply to its end (`Ok`) or its failure.
-    fn finish(&mut self, end: Result<Reply, MessageFailure>) {
-        let Some(flight) = self.current.take() else {
+    /// A message given to the client ended: the reply to its end (`Ok`) or its failure.
+    fn finish(&mut self, id: TransactionId, end: Result<Reply, MessageFailure>) {
+        let Some(at) = self.flights.iter().position(|(t, _)| *t == id) else {
+            return;
+        };
+        let Some((_, flight)) = self.flights.remove(at) else {
             return;
         };
         if matches!(end, Err(MessageFailure::SessionEnded)) {
@@ -258,11 +284,12 @@ impl Courier {
     }
 
     /// The session closed: jobs cut off learn why; if it never opened, the destination
-    /// is unusable for now.
+    /// is unusable for now. Jobs taken but not yet given to the client go back to the
+    /// destination's line.
     fn closed(&mut self, error: Option<ClientError>) {
         // The client reports every message before `Closed`; this only matters if the
         // driver stopped without the session closing.
-        if let Some(flight) = self.current.take() {
+        for (_, flight) in std::mem::take(&mut self.flights) {
             self.ended.push(flight);
         }
         let text = match &error {
@@ -280,6 +307,22 @@ impl Courier {
                 )
             }));
             self.report(&flight.job, results);
+        }
+        let unsent = self
+            .loading
+            .take()
+            .map(|(job, handle)| {
+                handle.abort();
+                job
+            })
+            .into_iter()
+            .chain(self.loaded.take().map(|(job, _)| job));
+        for job in unsent {
+            self.destination
+                .jobs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_front(job);
         }
         if let Some(job) = self.first.take() {
             // Never got to Ready: a greeting or hello refused for good bounces, anything
@@ -423,23 +466,31 @@ impl Handler<ClientSession> for Courier {
         match event {
             ClientEvent::Ready { capabilities, .. } => {
                 self.capabilities = Some(capabilities);
-                self.next(session).await;
+                self.ready = true;
+                self.refill(session, false);
             }
-            ClientEvent::Recipient { index, reply, .. } => {
-                if let Some(slot) = self.current.as_mut().and_then(|f| f.replies.get_mut(index)) {
+            ClientEvent::Recipient {
+                id, index, reply, ..
+            } => {
+                if let Some(slot) = self
+                    .flights
+                    .iter_mut()
+                    .find(|(t, _)| *t == id)
+                    .and_then(|(_, f)| f.replies.get_mut(index))
+                {
                     *slot = Some(reply);
                 }
             }
-            ClientEvent::Delivered { reply, .. } => {
+            ClientEvent::Delivered { id, reply } => {
                 super::failpoint("deliver-after-remote-250");
-                self.finish(Ok(reply));
-                self.next(session).await;
+                self.finish(id, Ok(reply));
+                self.refill(session, false);
             }
-            ClientEvent::Failed { failure, .. } => {
+            ClientEvent::Failed { id, failure } => {
                 let ended = matches!(failure, MessageFailure::SessionEnded);
-                self.finish(Err(failure));
+                self.finish(id, Err(failure));
                 if !ended {
-                    self.next(session).await;
+                    self.refill(session, false);
                 }
             }
             ClientEvent::Closed { error } => self.closed(error),
@@ -450,11 +501,24 @@ impl Handler<ClientSession> for Courier {
     fn wait_external(&mut self) -> impl Future<Output = ()> + Send {
         let destination = self.destination.clone();
         let shutdown = self.context.shutdown.clone();
-        let deadline = self
+        let idle_deadline = self
             .idle_since
             .map(|since| since + self.context.app.relay.config.idle_timeout);
         async move {
-            let Some(deadline) = deadline else {
+            // A body being read: wait for it (dropping this future leaves the task
+            // running and the handle in place, so it is cancel-safe).
+            if let Some((_, handle)) = self.loading.as_mut() {
+                let body = match handle.await {
+                    Ok(Ok(body)) => Ok(body),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Some((job, _)) = self.loading.take() {
+                    self.loaded = Some((job, body));
+                }
+                return;
+            }
+            let Some(deadline) = idle_deadline else {
                 return std::future::pending().await;
             };
             tokio::select! {
@@ -466,15 +530,16 @@ impl Handler<ClientSession> for Courier {
     }
 
     async fn on_external(&mut self, session: &mut ClientSession) {
+        if let Some((job, body)) = self.loaded.take() {
+            self.submit(session, job, body);
+            self.refill(session, false);
+            return;
+        }
         let Some(since) = self.idle_since else {
             return;
         };
         let idle_over = since.elapsed() >= self.context.app.relay.config.idle_timeout;
-        self.next(session).await;
-        if self.idle_since.is_some() && (idle_over || self.context.shutdown.is_triggered()) {
-            self.stop_idle();
-            session.quit();
-        }
+        self.refill(session, idle_over);
     }
 }
 

@@ -29,8 +29,8 @@
 //! (delivered, deferred, bounced) rewrites the envelope the same way (tmp, fsync, rename,
 //! fsync `msg/`), so after a crash the envelope is the old state or the new one, never a
 //! mix. A message leaves the queue by removing `msg/ID.env` first (the commit point), then
-//! the body, then fsyncing `msg/`; a crash in between leaves an orphan body, removed at
-//! start.
+//! the body; a crash in between leaves an orphan body, removed at start. (Removal after
+//! delivery is not fsynced: see [`Queue::apply`].)
 //!
 //! The envelope is a small line-based text file (`mailwire-queue 1` … `end`); values are
 //! percent-encoded so that no address or error text can break a line. A file without its
@@ -527,21 +527,34 @@ impl Queue {
     }
 
     /// Several state changes at once (`None`: the message leaves the queue), made
-    /// durable by one fsync of `msg/` at the end: each envelope is still written to a
-    /// temp file, fsynced and renamed, so every message is in its old state or its new
-    /// one, and nothing is reported done before the final fsync returns.
+    /// durable by one fsync of `msg/` at the end (group commit): each envelope is still
+    /// written to a temp file, fsynced and renamed, so every message is in its old state
+    /// or its new one.
+    ///
+    /// A batch that only removes messages is not fsynced: removal needs no durability.
+    /// Should a power cut undo an unlink, the message is simply sent again, which SMTP's
+    /// at-least-once delivery allows (a process crash cannot undo it: the kernel keeps
+    /// the change). What must never be lost, a message we answered `250` for, was
+    /// fsynced when it was queued. This keeps the cost of a delivered message to two
+    /// unlinks.
     pub(crate) fn apply(&self, changes: &[(String, Option<QueuedMessage>)]) -> io::Result<()> {
         let mut first_error = None;
+        let mut rewritten = false;
         for (id, change) in changes {
             let result = match change {
-                Some(envelope) => self.replace_envelope(envelope),
+                Some(envelope) => {
+                    rewritten = true;
+                    self.replace_envelope(envelope)
+                }
                 None => self.unlink(id),
             };
             if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
         }
-        sync_dir(&self.msg)?;
+        if rewritten {
+            sync_dir(&self.msg)?;
+        }
         first_error.map_or(Ok(()), Err)
     }
 
@@ -689,8 +702,8 @@ impl Queue {
     /// Asks for every pending recipient to be due now (`queue flush`): a trigger file
     /// that the running server polls, or the next one reads at start.
     pub(crate) fn request_flush(&self) -> io::Result<()> {
-        File::create(self.flush_path())?.sync_all()?;
-        sync_dir(&self.root)
+        // Not fsynced: a request lost in a power cut asks for nothing that matters.
+        File::create(self.flush_path()).map(drop)
     }
 
     /// Whether a flush was asked for; the request is consumed.

@@ -37,8 +37,8 @@ use crate::App;
 /// How long Ctrl-C waits for sessions in flight.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// How often the flush trigger file is looked for.
-const FLUSH_POLL: Duration = Duration::from_secs(1);
+/// How often the flush trigger file is looked for (one failed `unlink` each time).
+const FLUSH_POLL: Duration = Duration::from_millis(100);
 
 /// A message's recipients for one destination, handed to a session.
 #[derive(Clone, Debug)]
@@ -227,11 +227,17 @@ pub(crate) async fn run(
             report = inbox.recv() => {
                 if let Some(report) = report {
                     let mut batch = Batch::default();
+                    let started = std::time::Instant::now();
                     scheduler.apply(report, &mut batch).await;
                     for _ in 1..BATCH {
                         let Ok(report) = inbox.try_recv() else { break };
                         scheduler.apply(report, &mut batch).await;
                     }
+                    tracing::debug!(
+                        reports = batch.changes.len(),
+                        micros = started.elapsed().as_micros() as u64,
+                        "reports recorded"
+                    );
                     scheduler.write(batch).await;
                 }
             }
@@ -423,7 +429,8 @@ impl Scheduler {
 
     /// Records results durably; bounces, delay notices; removes finished messages.
     async fn record(&mut self, id: &str, results: Vec<(usize, Outcome)>, batch: &mut Batch) {
-        let config = self.context.app.relay.config.clone();
+        let app = self.context.app.clone();
+        let config = &app.relay.config;
         let now = SystemTime::now();
         let Some(entry) = self.entries.get_mut(id) else {
             warn!(id = %id, "results for a message no longer queued");
@@ -552,9 +559,7 @@ impl Scheduler {
                 })
                 .collect();
             if !wanted.is_empty() {
-                match bounce::send(&self.context.app, &snapshot, Kind::Delay, &wanted, expires)
-                    .await
-                {
+                match bounce::send(&app, &snapshot, Kind::Delay, &wanted, expires).await {
                     Ok(queued) => {
                         new_messages.extend(queued);
                         for r in &wanted {
@@ -590,17 +595,41 @@ impl Scheduler {
         if batch.changes.is_empty() {
             return;
         }
-        let queue = self.context.app.relay.queue.clone();
-        let changes: Vec<(String, Option<QueuedMessage>)> = batch.changes.into_iter().collect();
-        let written = tokio::task::spawn_blocking(move || queue.apply(&changes)).await;
-        match written {
-            Ok(Ok(())) => {
-                if batch.delivered {
-                    super::failpoint("deliver-after-bookkeeping");
+        let mut changes: Vec<(String, Option<QueuedMessage>)> = batch.changes.into_iter().collect();
+        let count = changes.len();
+        let started = std::time::Instant::now();
+        // File system metadata operations are slow one at a time; a large batch is split
+        // among a few blocking threads (each part is durable when its task returns).
+        let parts = if count >= 32 { WRITERS } else { 1 };
+        let per_part = count.div_ceil(parts);
+        let mut tasks = Vec::with_capacity(parts);
+        while !changes.is_empty() {
+            let part: Vec<_> = changes.drain(..per_part.min(changes.len())).collect();
+            let queue = self.context.app.relay.queue.clone();
+            tasks.push(tokio::task::spawn_blocking(move || queue.apply(&part)));
+        }
+        let mut ok = true;
+        for task in tasks {
+            let written = task.await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    ok = false;
+                    error!("cannot record delivery results: {e}");
+                }
+                Err(e) => {
+                    ok = false;
+                    error!("cannot record delivery results: {e}");
                 }
             }
-            Ok(Err(e)) => error!("cannot record delivery results: {e}"),
-            Err(e) => error!("cannot record delivery results: {e}"),
+        }
+        tracing::debug!(
+            messages = count,
+            micros = started.elapsed().as_micros() as u64,
+            "bookkeeping written"
+        );
+        if ok && batch.delivered {
+            super::failpoint("deliver-after-bookkeeping");
         }
     }
 }
@@ -614,6 +643,9 @@ struct Batch {
 
 /// The most reports recorded in one group commit.
 const BATCH: usize = 256;
+
+/// How many blocking threads write one large batch.
+const WRITERS: usize = 4;
 
 /// The RFC 3463 status of a transient failure: the remote reply's own (`451 4.3.0 …`),
 /// 4.4.1 when the host did not answer, 4.4.3 for a routing (DNS) failure, else 4.0.0.
