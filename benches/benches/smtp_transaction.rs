@@ -127,6 +127,7 @@ impl Pair {
     }
 
     /// Moves bytes and answers decisions until neither side has anything to do.
+    #[inline(never)]
     fn run(&mut self) {
         loop {
             let mut busy = false;
