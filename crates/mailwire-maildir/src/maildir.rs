@@ -265,11 +265,11 @@ impl Maildir {
     pub fn list(&self) -> Result<Vec<MessageEntry>, MaildirError> {
         let mut entries = self.list_in(Location::New)?;
         entries.extend(self.list_in(Location::Cur)?);
-        entries.sort_by(|a, b| {
-            let key =
-                |e: &MessageEntry| name::delivery_time(&e.unique).unwrap_or((u64::MAX, u32::MAX));
-            key(a).cmp(&key(b)).then_with(|| a.unique.cmp(&b.unique))
-        });
+        // By name first, then (stably) by delivery time: the time is parsed once per entry,
+        // not once per comparison (it was a few per cent of a POP3 session's CPU).
+        entries.sort_unstable_by(|a, b| a.unique.cmp(&b.unique));
+        entries
+            .sort_by_cached_key(|e| name::delivery_time(&e.unique).unwrap_or((u64::MAX, u32::MAX)));
         Ok(entries)
     }
 
