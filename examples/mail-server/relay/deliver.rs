@@ -190,10 +190,16 @@ impl Courier {
         };
         let caps = self.capabilities.clone().unwrap_or_default();
         let (envelope, sent, results) = fit_envelope(&job.message, &job.recipients, &caps);
-        let Some(envelope) = envelope else {
+        let Some(mut envelope) = envelope else {
             self.report(&job, results);
             return;
         };
+        if envelope.params.smtputf8 && !caps.supports_smtputf8() && header_is_ascii(&body) {
+            // The client asked for SMTPUTF8, but what goes to this server needs none: the
+            // addresses sent are ASCII (the others failed above) and so is the header.
+            // Sent without it, as Postfix does, instead of failing every recipient.
+            envelope.params.smtputf8 = false;
+        }
         match session.send_mail(envelope, body) {
             Ok(id) => {
                 let count = sent.len();
@@ -422,6 +428,19 @@ fn fit_envelope(
         return (None, sent, results);
     }
     (Some(envelope), sent, results)
+}
+
+/// Whether the message's header section (up to the first empty line) is ASCII.
+fn header_is_ascii(message: &[u8]) -> bool {
+    for line in message.split(|&b| b == b'\n') {
+        if line.is_empty() || line == b"\r" {
+            return true;
+        }
+        if !line.is_ascii() {
+            return false;
+        }
+    }
+    true
 }
 
 /// A failure without a server reply: the client refused it itself (permanent), or the
@@ -735,6 +754,15 @@ mod tests {
         // Only the UTF-8 recipient: nothing to send at all.
         let (env, sent, results) = fit_envelope(&message(), &[1], &bare);
         assert!(env.is_none() && sent.is_empty() && results.len() == 1);
+    }
+
+    #[test]
+    fn only_the_header_decides_on_smtputf8() {
+        assert!(header_is_ascii(b"Subject: hi\r\n\r\nJ\xc3\xbcrgen\r\n"));
+        assert!(header_is_ascii(b"Subject: hi\n\nJ\xc3\xbcrgen\n"));
+        assert!(!header_is_ascii(b"Subject: J\xc3\xbcrgen\r\n\r\nhi\r\n"));
+        assert!(!header_is_ascii(b"Subject: J\xc3\xbcrgen"));
+        assert!(header_is_ascii(b""));
     }
 
     #[test]
