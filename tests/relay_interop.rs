@@ -495,9 +495,17 @@ fn b_down_then_back_gets_the_message_exactly_once() {
         list.contains("alice@a.test"),
         "the sender is listed: {list}"
     );
+    let line = list
+        .lines()
+        .find(|l| l.contains("alice@b.test"))
+        .unwrap_or_else(|| panic!("{list}"));
     assert!(
-        list.to_ascii_lowercase().contains("refused"),
+        line.to_ascii_lowercase().contains("refused"),
         "the last error (connection refused) is listed: {list}"
+    );
+    assert!(
+        line.contains("attempts") && line.contains("next"),
+        "attempts and next attempt are listed: {list}"
     );
     // A keeps retrying (short timers) while B is down.
     let deferred = a.wait_for_log(&["deferred", "alice@b.test"], 3, Duration::from_secs(20));
@@ -1052,8 +1060,9 @@ fn delivery_to_b_uses_starttls() {
     assert!(first.contains("with ESMTPS "), "not over TLS: {first}");
 }
 
-/// An aiosmtpd without STARTTLS that records each MAIL command and message as files in
-/// its directory (`mail-N`, `msg-N`). Arguments: port, directory.
+/// An aiosmtpd without STARTTLS (and without SMTPUTF8) that records each MAIL command,
+/// recipient and message as files in its directory (`mail-N`, `rcpt-N-ADDR`, `msg-N`).
+/// Arguments: port, directory.
 const PLAIN_SINK: &str = r#"
 import sys, threading, os
 from aiosmtpd.controller import Controller
@@ -1066,11 +1075,16 @@ class Handler:
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        open(os.path.join(out, "rcpt-%d-%s" % (count["mail"], address.replace("/", "_"))), "w").write(address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
     async def handle_DATA(self, server, session, envelope):
         count["msg"] += 1
         open(os.path.join(out, "msg-%d" % count["msg"]), "wb").write(envelope.original_content)
         return "250 OK"
-c = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=30)
+c = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=30, enable_SMTPUTF8=False)
 c.start()
 threading.Event().wait()
 "#;
@@ -1175,5 +1189,49 @@ fn require_tls_defers_instead_of_sending_in_clear() {
         !strict.log_text().contains("delivered"),
         "{}",
         strict.log_text()
+    );
+}
+
+#[test]
+fn smtputf8_address_fails_for_good_where_not_offered() {
+    let Some(python3) = aiosmtpd_python() else {
+        return;
+    };
+    let sink = PlainSink::start(&python3);
+    let a = start_a(sink.addr, &[], &[]);
+    let body = message("utf8 rcpt");
+    send_auth(&a, "SMTPUTF8", &["jürgen@b.test"], &body);
+    let dsns = wait_messages(&a, "alice", 1, Duration::from_secs(30));
+    assert_eq!(dsns.len(), 1, "A's log:\n{}", a.log_text());
+    let dsn = Dsn::parse(&dsns[0]);
+    dsn.assert_report("alice@a.test");
+    let rcpts = dsn.recipients();
+    assert_eq!(rcpts.len(), 1, "{rcpts:?}");
+    // RFC 6533: the utf-8 address type, the non-ASCII letter as \x{FC} in
+    // message/delivery-status.
+    assert_eq!(typed(rcpts[0][0]), "utf-8;j\\x{fc}rgen@b.test", "{rcpts:?}");
+    assert_eq!(rcpts[0][1].to_ascii_lowercase(), "failed");
+    assert_eq!(rcpts[0][2], "5.6.7", "RFC 6531: {rcpts:?}");
+    assert_eq!(
+        sink.count("rcpt-"),
+        0,
+        "the address was sent without SMTPUTF8"
+    );
+    assert_eq!(sink.count("msg-"), 0);
+    // The same sink takes an ASCII message from the same A.
+    let ascii = message("ascii rcpt");
+    send_auth(&a, "", &["alice@b.test"], &ascii);
+    let start = Instant::now();
+    while sink.count("msg-") < 1 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sink.count("msg-"), 1, "A's log:\n{}", a.log_text());
+    assert!(sink.dir.path().join("rcpt-1-alice@b.test").exists());
+    let stored = std::fs::read(sink.dir.path().join("msg-1")).expect("the stored message");
+    assert_eq!(without_received(&stored), &ascii[..]);
+    assert_eq!(
+        a.new_messages("alice").len(),
+        1,
+        "no DSN for the ASCII message"
     );
 }

@@ -244,22 +244,39 @@ def relay(opts, binary, workdir, mode, rnd):
         if queued != n:
             raise RuntimeError(f"A's queue holds {queued} messages, {n} sent")
         b.start()
+        tracer = None
+        if opts.strace:
+            # Count A's system calls during the drain (slows A down: not for the figures).
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-o", f"{opts.strace}.{mode}.r{rnd}",
+                                       "-p", str(a.pid)], stderr=subprocess.DEVNULL)
+            time.sleep(1)
         cpu_a0, cpu_b0 = proc_cpu_seconds(a.pid), proc_cpu_seconds(b.pid)
         t0 = time.monotonic()
+        t0_utc = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         subprocess.run([binary, "queue", "flush", "--data", a.data], check=True,
                        stdout=subprocess.DEVNULL)
         deadline = t0 + opts.drain_timeout
         while queue_messages(a) > 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         wall = time.monotonic() - t0
+        if tracer:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(30)
         cpu_a, cpu_b = proc_cpu_seconds(a.pid) - cpu_a0, proc_cpu_seconds(b.pid) - cpu_b0
         left = queue_messages(a)
         time.sleep(1)
         got = sink_received(b, mode)
         delivered = a.log_count("delivered", "rcpt=")
         text = b.log_text()
-        sessions = [int(m) for m in re.findall(r"session closed.*?messages=(\d+)", text)]
-        first_last = delivery_span(a.log_text())
+        # Connection reuse: the distinct connections B took the messages on.
+        conns = {}
+        for m in re.finditer(r"connection\{listener=smtp id=(\d+)[^}]*\}: \S+ message accepted", text):
+            conns[m.group(1)] = conns.get(m.group(1), 0) + 1
+        sessions = list(conns.values())
+        first_last = span(a.log_text(), "delivered", "rcpt=")
+        # When B answered its last 250 (B's log), counted from the flush.
+        b_stamps = stamps(text, "message accepted")
+        to_last_250 = (max(b_stamps) - t0_utc).total_seconds() if b_stamps else None
     finally:
         a.stop()
         b.stop()
@@ -268,29 +285,38 @@ def relay(opts, binary, workdir, mode, rnd):
     if got != n or delivered != n:
         raise RuntimeError(f"relay {mode}: B took {got}, A logged {delivered} deliveries, {n} sent")
     rate = n / wall
+    rate_250 = n / to_last_250 if to_last_250 else float("nan")
     per_session = f"{sum(sessions) / len(sessions):.0f}" if sessions else "?"
-    span = f"; first-to-last 'delivered' log line {first_last:.2f} s = {n / first_last:.0f} msg/s" \
+    first_last_text = f"; first-to-last 'delivered' log line {first_last:.2f} s = {n / first_last:.0f} msg/s" \
         if first_last else ""
     log(f"  round {rnd + 1} {mode:8} relay A queue -> B             {wall:7.2f} s {rate:7.0f} msg/s"
         f"  (flush to empty queue; A cpu {cpu_a:.1f} s, B cpu {cpu_b:.1f} s; {len(sessions)} "
-        f"sessions on B, {per_session} messages each{span})")
-    return rate, fill_wall
+        f"sessions on B, {per_session} messages each{first_last_text})")
+    log(f"  round {rnd + 1} {mode:8} relay A queue -> B's last 250  {to_last_250 or 0:7.2f} s {rate_250:7.0f} msg/s"
+        f"  (flush to the last 'message accepted' in B's log)")
+    return rate, rate_250
 
 
 TIMESTAMP = re.compile(r"^(\S*?)(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z")
 
 
-def delivery_span(text):
-    """Seconds between the first and the last `delivered` line (tracing's timestamps)."""
-    stamps = []
+def stamps(text, *words):
+    """The (UTC, naive) timestamps of the log lines that have all of `words`."""
+    out = []
     for line in text.splitlines():
-        if "delivered" in line and "rcpt=" in line:
+        if all(w in line for w in words):
             m = TIMESTAMP.match(line)
             if m:
-                stamps.append(datetime.datetime.fromisoformat(m.group(2)))
-    if len(stamps) < 2:
+                out.append(datetime.datetime.fromisoformat(m.group(2)[:26]))
+    return out
+
+
+def span(text, *words):
+    """Seconds between the first and the last log line with all of `words`."""
+    found = stamps(text, *words)
+    if len(found) < 2:
         return None
-    return (max(stamps) - min(stamps)).total_seconds()
+    return (max(found) - min(found)).total_seconds()
 
 
 def machine():
@@ -317,6 +343,7 @@ def main():
     p.add_argument("--modes", default="durable,discard", help="B's modes, comma separated (default durable,discard)")
     p.add_argument("--settle-timeout", type=int, default=300, help="seconds to wait for the first attempts to fail (default 300)")
     p.add_argument("--drain-timeout", type=int, default=600, help="seconds to wait for A's queue to empty (default 600)")
+    p.add_argument("--strace", metavar="FILE", help="count A's system calls during each drain into FILE.MODE.rN (slows A: diagnosis only)")
     p.add_argument("--no-build", action="store_true", help="use the binary already built")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, Maildirs, queues)")
     opts = p.parse_args()
@@ -361,10 +388,11 @@ def run(opts, modes, binary, workdir, env_log):
         for mode in modes:
             base, cmd = baseline(opts, binary, workdir, mode, rnd)
             commands.add(" ".join("127.0.0.1:PORT" if c.startswith("127.0.0.1:") else c for c in cmd))
-            rel, _ = relay(opts, binary, workdir, mode, rnd)
-            results.setdefault(mode, {"base": [], "relay": []})
+            rel, rel_250 = relay(opts, binary, workdir, mode, rnd)
+            results.setdefault(mode, {"base": [], "relay": [], "relay250": []})
             results[mode]["base"].append(base)
             results[mode]["relay"].append(rel)
+            results[mode]["relay250"].append(rel_250)
     ok = True
     summary = [
         f"- Date: {date}",
@@ -373,16 +401,17 @@ def run(opts, modes, binary, workdir, env_log):
         f"- Load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine competes for the cores)",
         "- Baseline: " + ", ".join(f"`{c}`" for c in sorted(commands)),
         "",
-        f"| B (sink) | smtp-source → B (msg/s) | A's queue → B (msg/s) | ratio | goal ≥ 0.8 |",
-        "|---|---:|---:|---:|---|",
+        "| B (sink) | smtp-source → B (msg/s) | A: flush → queue empty (msg/s) | ratio | A: flush → B's last 250 (msg/s) | ratio | goal ≥ 0.8 (queue empty) |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for mode in modes:
         base = statistics.median(results[mode]["base"])
         rel = statistics.median(results[mode]["relay"])
+        rel_250 = statistics.median(results[mode]["relay250"])
         ratio = rel / base
         met = ratio >= 0.8
         ok = ok and met
-        summary.append(f"| {mode} | {base:.0f} | {rel:.0f} | {ratio:.2f} | {'met' if met else 'MISSED'} |")
+        summary.append(f"| {mode} | {base:.0f} | {rel:.0f} | {ratio:.2f} | {rel_250:.0f} | {rel_250 / base:.2f} | {'met' if met else 'MISSED'} |")
     log("\n## Summary\n")
     log("\n".join(summary))
     return ok
