@@ -82,7 +82,11 @@ fn drain(session: &mut ServerSession, wire: &mut Vec<u8>, decisions: &mut u32, c
                     | ServerEvent::Rcpt { .. }
                     | ServerEvent::DataEnd { .. }
             );
-            if let ServerEvent::DataEnd { recipients } = event {
+            // LMTP answers once per accepted recipient: all but the last here. (SMTP
+            // answers once, below, whatever the number of recipients.)
+            if let ServerEvent::DataEnd { recipients } = event
+                && session.config().lmtp
+            {
                 for _ in 1..recipients.max(1) {
                     let _ = session.accept();
                 }
