@@ -29,8 +29,8 @@
 //! (delivered, deferred, bounced) rewrites the envelope the same way (tmp, fsync, rename,
 //! fsync `msg/`), so after a crash the envelope is the old state or the new one, never a
 //! mix. A message leaves the queue by removing `msg/ID.env` first (the commit point), then
-//! the body; a crash in between leaves an orphan body, removed at start. (Removal after
-//! delivery is not fsynced: see [`Queue::apply`].)
+//! the body (after delivery, by a background task); a crash in between leaves an orphan
+//! body, removed at start. (Removal after delivery is not fsynced: see [`Queue::apply`].)
 //!
 //! The envelope is a small line-based text file (`mailwire-queue 1` … `end`); values are
 //! percent-encoded so that no address or error text can break a line. A file without its
@@ -531,6 +531,10 @@ impl Queue {
     /// written to a temp file, fsynced and renamed, so every message is in its old state
     /// or its new one.
     ///
+    /// Removing a message here unlinks its envelope only (the commit point: the message
+    /// is gone); its body is left to [`Queue::remove_bodies`], off the critical path (a
+    /// body without an envelope is also removed at the next start).
+    ///
     /// A batch that only removes messages is not fsynced: removal needs no durability.
     /// Should a power cut undo an unlink, the message is simply sent again, which SMTP's
     /// at-least-once delivery allows (a process crash cannot undo it: the kernel keeps
@@ -546,7 +550,7 @@ impl Queue {
                     rewritten = true;
                     self.replace_envelope(envelope)
                 }
-                None => self.unlink(id),
+                None => self.unlink_envelope(id),
             };
             if let Err(e) = result {
                 first_error.get_or_insert(e);
@@ -593,13 +597,24 @@ impl Queue {
 
     /// Unlinks the envelope, then the body (the caller fsyncs `msg/`).
     fn unlink(&self, id: &str) -> io::Result<()> {
-        match fs::remove_file(self.env_path(id)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
+        self.unlink_envelope(id)?;
         let _ = fs::remove_file(self.body_path(id));
         Ok(())
+    }
+
+    fn unlink_envelope(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.env_path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the bodies of messages whose envelopes [`Queue::apply`] removed.
+    pub(crate) fn remove_bodies(&self, ids: &[String]) {
+        for id in ids {
+            let _ = fs::remove_file(self.body_path(id));
+        }
     }
 
     pub(crate) fn body_path(&self, id: &str) -> PathBuf {
@@ -868,6 +883,8 @@ mod tests {
             .apply(&[(a.id.clone(), Some(a.clone())), (b.id.clone(), None)])
             .unwrap();
         assert_eq!(queue.list().unwrap(), vec![a.clone()]);
+        assert!(queue.body_path(&b.id).exists(), "left for remove_bodies");
+        queue.remove_bodies(std::slice::from_ref(&b.id));
         assert!(!queue.body_path(&b.id).exists());
         assert!(fs::read_dir(&queue.tmp).unwrap().next().is_none());
     }

@@ -596,6 +596,11 @@ impl Scheduler {
             return;
         }
         let mut changes: Vec<(String, Option<QueuedMessage>)> = batch.changes.into_iter().collect();
+        let removed: Vec<String> = changes
+            .iter()
+            .filter(|(_, change)| change.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
         let count = changes.len();
         let started = std::time::Instant::now();
         // File system metadata operations are slow one at a time; a large batch is split
@@ -630,6 +635,12 @@ impl Scheduler {
         );
         if ok && batch.delivered {
             super::failpoint("deliver-after-bookkeeping");
+        }
+        if !removed.is_empty() {
+            let queue = self.context.app.relay.queue.clone();
+            drop(tokio::task::spawn_blocking(move || {
+                queue.remove_bodies(&removed)
+            }));
         }
     }
 }
