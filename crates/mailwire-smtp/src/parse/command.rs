@@ -213,7 +213,15 @@ pub fn parse_command(
     input: &[u8],
     opts: &CommandParseOptions,
 ) -> Result<Option<(Command, usize)>, CommandError> {
-    parse_command_ref(input, opts).map(|r| r.map(|(cmd, used)| (cmd.into_owned(), used)))
+    // The owned command is built in the caller's result (see `parse_line`).
+    frame_line(input, opts, |line, consumed| {
+        parse_line(
+            line,
+            opts,
+            |cmd| Ok(Some((cmd.into_owned(), consumed))),
+            |kind| Err(CommandError::new(kind, Some(consumed))),
+        )
+    })
 }
 
 /// Parses one command line from the start of `input` into a [`CommandRef`] that borrows
@@ -243,6 +251,25 @@ pub fn parse_command_ref<'a>(
     input: &'a [u8],
     opts: &CommandParseOptions,
 ) -> Result<Option<(CommandRef<'a>, usize)>, CommandError> {
+    frame_line(input, opts, |line, consumed| {
+        parse_line(
+            line,
+            opts,
+            |cmd| Ok(Some((cmd, consumed))),
+            |kind| Err(CommandError::new(kind, Some(consumed))),
+        )
+    })
+}
+
+/// Finds the line at the start of `input` (LF within the length limit, CR before it) and
+/// hands it, without CRLF, to `parse` with the length it occupies; returns `Ok(None)` when
+/// it is not complete, or the framing error.
+#[inline(always)]
+fn frame_line<'a, T>(
+    input: &'a [u8],
+    opts: &CommandParseOptions,
+    parse: impl FnOnce(&'a [u8], usize) -> Result<Option<T>, CommandError>,
+) -> Result<Option<T>, CommandError> {
     let max = opts.max_line_len.max(2);
     let window = input.get(..max).unwrap_or(input);
     let lf = match memchr::memchr(b'\n', window) {
@@ -267,12 +294,7 @@ pub fn parse_command_ref<'a>(
             ));
         }
     };
-    parse_line(
-        line,
-        opts,
-        |cmd| Ok(Some((cmd, consumed))),
-        |kind| Err(CommandError::new(kind, Some(consumed))),
-    )
+    parse(line, consumed)
 }
 
 /// Parses a command line without its CRLF (e.g. one framed by
@@ -281,7 +303,18 @@ pub fn parse_command_line(
     line: &[u8],
     opts: &CommandParseOptions,
 ) -> Result<Command, CommandError> {
-    parse_command_line_ref(line, opts).map(CommandRef::into_owned)
+    if line.len() + 2 > opts.max_line_len {
+        return Err(CommandError::new(
+            CommandErrorKind::LineTooLong,
+            Some(line.len()),
+        ));
+    }
+    parse_line(
+        line,
+        opts,
+        |cmd| Ok(cmd.into_owned()),
+        |kind| Err(CommandError::new(kind, Some(line.len()))),
+    )
 }
 
 /// [`parse_command_line`] into a [`CommandRef`] borrowing from `line`.
