@@ -397,7 +397,7 @@ fn spawn_server(
     let mut child = command.spawn().expect("start mail-server");
     let start = Instant::now();
     let (smtp, smtps, pop3, pop3s) = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let text = std::fs::read_to_string(log).unwrap_or_default();
         let find = |label: &str| -> Option<SocketAddr> {
             let at = text.find(label)? + label.len();
             text[at..].split_whitespace().next()?.parse().ok()
