@@ -43,7 +43,9 @@ use mailwire_smtp::types::{
     BodyType, Capabilities, EnvelopeId, ForwardPath, Host, Mailbox, OriginalRecipient,
     RcptParameters, Reply, ReversePath,
 };
-use mailwire_tokio::{ClientTlsOptions, DriveOptions, Handler, TlsMode, connect, drive};
+use mailwire_tokio::{
+    ClientTlsOptions, DriveError, DriveOptions, Handler, TlsMode, connect, drive,
+};
 use tracing::{debug, warn};
 
 use super::queue::QueuedMessage;
@@ -649,6 +651,15 @@ async fn session(courier: &mut Courier) {
     let mut client_config = ClientConfig::new(hostname);
     client_config.tls = if config.require_tls {
         TlsPolicy::Required
+    } else if context
+        .tls_broken
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains(&courier.destination.key)
+    {
+        // The last STARTTLS handshake failed: as MTAs do with opportunistic TLS, carry
+        // on in plaintext rather than never delivering (RFC 7435).
+        TlsPolicy::Never
     } else {
         TlsPolicy::Opportunistic
     };
@@ -664,6 +675,17 @@ async fn session(courier: &mut Courier) {
     .await
     {
         warn!(relay = %courier.relay, "outbound session failed: {e}");
+        if matches!(
+            e,
+            DriveError::TlsHandshake(_) | DriveError::TlsHandshakeTimeout
+        ) && !config.require_tls
+        {
+            context
+                .tls_broken
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(courier.destination.key.clone());
+        }
     }
     if !session.is_closed() {
         // The driver ended without the session closing (the peer went away while it had

@@ -14,7 +14,9 @@
 //! (`--require-tls`: only then), and never verify the server's certificate: MX hosts
 //! rarely present one valid for the name we looked up, and an MTA that insisted would
 //! fall back to plaintext anyway; opportunistic TLS protects against passive
-//! eavesdroppers only (RFC 7435). DANE or MTA-STS would be needed for more.
+//! eavesdroppers only (RFC 7435). DANE or MTA-STS would be needed for more. When a
+//! STARTTLS handshake fails, later sessions to that destination go in plaintext (not
+//! under `--require-tls`), as MTAs do, rather than never delivering.
 
 pub(crate) mod bounce;
 pub(crate) mod deliver;

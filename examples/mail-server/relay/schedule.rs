@@ -123,6 +123,10 @@ pub(crate) struct Context {
     pub(crate) shutdown: Shutdown,
     pub(crate) tls: Arc<mailwire_tokio::rustls::ClientConfig>,
     pub(crate) sessions: AtomicUsize,
+    /// Destinations whose STARTTLS handshake failed: later sessions to them stay in
+    /// plaintext (opportunistic TLS only; never under `--require-tls`), for the life of
+    /// the process.
+    pub(crate) tls_broken: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Entry {
@@ -187,6 +191,7 @@ pub(crate) async fn run(
         shutdown: shutdown.clone(),
         tls,
         sessions: AtomicUsize::new(0),
+        tls_broken: Mutex::new(std::collections::HashSet::new()),
     });
     let mut scheduler = Scheduler {
         context,
