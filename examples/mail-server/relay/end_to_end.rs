@@ -267,3 +267,59 @@ async fn a_null_sender_never_gets_a_dsn() {
     shutdown.trigger();
     relay.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delay_notice_once_then_a_failure_when_the_lifetime_runs_out() {
+    let shutdown = Shutdown::new();
+    let dir_a = Dir::new("a");
+    let nobody: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let mut relay_config = config(vec![Route::parse(&format!("b.test={nobody}")).unwrap()]);
+    relay_config.delay_warning = Duration::from_secs(1);
+    relay_config.queue_lifetime = Duration::from_secs(3);
+    let a = app(&dir_a.0, "a.test", &["alice"], relay_config);
+    let relay = start_relay(&a, &shutdown);
+    let mut msg = QueuedMessage::new(
+        String::new(),
+        Some("alice@a.test".into()),
+        SystemTime::now(),
+    );
+    let asks = mailwire_smtp::types::Notify {
+        success: false,
+        failure: true,
+        delay: true,
+    };
+    msg.recipients
+        .push(QueuedRecipient::new("bob@b.test".into(), Some(asks), None));
+    // Without NOTIFY: a failure notice, no delay notice.
+    msg.recipients
+        .push(QueuedRecipient::new("carol@b.test".into(), None, None));
+    a.relay
+        .queue
+        .enqueue(&mut msg, b"Subject: waits\r\n\r\nx\r\n")
+        .unwrap();
+    a.relay.submit(msg);
+    wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+    let mut notices: Vec<String> = messages(&a, "alice")
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    notices.sort_by_key(|n| !n.contains("Action: delayed"));
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices[0].contains("Action: delayed"), "{}", notices[0]);
+    assert!(notices[0].contains("Final-Recipient: rfc822;bob@b.test"));
+    assert!(
+        !notices[0].contains("carol@b.test"),
+        "carol did not ask: {}",
+        notices[0]
+    );
+    assert!(notices[0].contains("Status: 4.4.1"), "{}", notices[0]);
+    assert!(notices[1].contains("Action: failed"), "{}", notices[1]);
+    assert!(notices[1].contains("Status: 5.4.7"), "{}", notices[1]);
+    assert!(notices[1].contains("Final-Recipient: rfc822;bob@b.test"));
+    assert!(notices[1].contains("Final-Recipient: rfc822;carol@b.test"));
+    shutdown.trigger();
+    relay.await.unwrap();
+}
