@@ -7,6 +7,9 @@
 //!   failure is reported (RFC 3461 4.1).
 //! - A delay DSN lists recipients whose `NOTIFY` includes `DELAY` (without `NOTIFY`: no
 //!   delay notice), once per recipient.
+//! - A "relayed" DSN (RFC 3461 5.2.2) goes to a sender whose recipient asked for
+//!   `NOTIFY=SUCCESS` when the next hop took the message without offering DSN (a hop
+//!   that offers it was given `NOTIFY` and reports success itself).
 //! - `RET=HDRS` returns the header; `RET=FULL` the whole message up to 10 MiB (the
 //!   header beyond); no `RET`: the whole message up to 1 MiB, else the header (RFC 3461
 //!   4.3 leaves it to us).
@@ -32,6 +35,8 @@ use crate::App;
 pub(crate) enum Kind {
     Failure,
     Delay,
+    /// `NOTIFY=SUCCESS`, and the next hop does not offer DSN (RFC 3461 5.2.2): "relayed".
+    Relayed,
 }
 
 impl Kind {
@@ -39,6 +44,7 @@ impl Kind {
         match self {
             Kind::Failure => "failure",
             Kind::Delay => "delay",
+            Kind::Relayed => "relayed",
         }
     }
 }
@@ -60,6 +66,8 @@ pub(crate) fn wanted(recipient: &QueuedRecipient, kind: Kind) -> bool {
         (None, Kind::Delay) => false,
         (Some(n), Kind::Failure) => n.failure,
         (Some(n), Kind::Delay) => n.delay,
+        (None, Kind::Relayed) => false,
+        (Some(n), Kind::Relayed) => n.success,
     }
 }
 
@@ -116,6 +124,7 @@ pub(crate) async fn send(
                 action: match kind {
                     Kind::Failure => Action::Failed,
                     Kind::Delay => Action::Delayed,
+                    Kind::Relayed => Action::Relayed,
                 },
                 status: r.status,
                 remote_mta: r.remote_mta.clone(),

@@ -256,6 +256,10 @@ impl Courier {
                 (Some(reply), _) if !reply.is_positive_completion() => self.by_reply(reply),
                 (_, Ok(_)) => Outcome::Delivered {
                     relay: self.relay.clone(),
+                    dsn: self
+                        .capabilities
+                        .as_ref()
+                        .is_some_and(Capabilities::supports_dsn),
                 },
                 (_, Err(failure)) => match failure.reply() {
                     Some(reply) => self.by_reply(reply),

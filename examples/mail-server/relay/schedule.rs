@@ -51,8 +51,9 @@ pub(crate) struct Job {
 /// What happened to one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// The remote server took it; `relay` is `HOST:PORT`.
-    Delivered { relay: String },
+    /// The remote server took it; `relay` is `HOST:PORT`. `dsn`: the server offered
+    /// DSN, so success notices are its business from now on (RFC 3461 5.2.2).
+    Delivered { relay: String, dsn: bool },
     /// Try again later.
     Deferred { error: String },
     /// Failed for good.
@@ -444,6 +445,8 @@ impl Scheduler {
         let expires = entry.message.arrival + config.queue_lifetime;
         let mut failed: Vec<Reported> = Vec::new();
         let mut delayed: Vec<Reported> = Vec::new();
+        // Asked for NOTIFY=SUCCESS, handed to a server that cannot honour it.
+        let mut relayed: Vec<Reported> = Vec::new();
         let mut any_delivered = false;
         for (index, outcome) in results {
             if let Some(flag) = entry.in_flight.get_mut(index) {
@@ -456,10 +459,19 @@ impl Scheduler {
                 continue;
             }
             match outcome {
-                Outcome::Delivered { relay } => {
+                Outcome::Delivered { relay, dsn } => {
                     info!(id = %id, rcpt = %rcpt.address, relay = %relay, "delivered");
                     rcpt.state = RcptState::Delivered;
                     any_delivered = true;
+                    if !dsn && rcpt.notify.is_some_and(|n| n.success) {
+                        let host = relay.rsplit_once(':').map_or(relay.as_str(), |(h, _)| h);
+                        relayed.push(Reported {
+                            index,
+                            status: (2, 0, 0),
+                            diagnostic: String::from("250 relayed to a server without DSN"),
+                            remote_mta: Some(host.to_owned()),
+                        });
+                    }
                 }
                 Outcome::Bounced {
                     status,
@@ -551,6 +563,13 @@ impl Scheduler {
                         }
                     }
                 }
+            }
+        }
+        if !relayed.is_empty() {
+            // Best effort: a lost success notice is no loss of mail.
+            match bounce::send(&app, &snapshot, Kind::Relayed, &relayed, expires).await {
+                Ok(queued) => new_messages.extend(queued),
+                Err(e) => warn!(id = %id, "cannot send the relayed DSN: {e}"),
             }
         }
         if !delayed.is_empty() {
