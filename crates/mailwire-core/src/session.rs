@@ -33,6 +33,10 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+/// Queued output up to this many bytes is copied out of an [`Outbox`] rather than handed
+/// over (see `Outbox::take_buf`).
+const COPY_OUT_MAX: usize = 4096;
+
 /// An output of [`Session::poll_transmit`]: what the transport must do next, in order.
 /// The set is closed on purpose: a driver must handle every case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,13 +119,28 @@ impl Outbox {
         if self.buf.is_empty() {
             return None;
         }
-        Some(Transmit::Data(Bytes::from(std::mem::take(&mut self.buf))))
+        Some(Transmit::Data(self.take_buf()))
     }
 
     fn flush(&mut self) {
         if !self.buf.is_empty() {
-            let bytes = Bytes::from(std::mem::take(&mut self.buf));
+            let bytes = self.take_buf();
             self.queue.push_back(Transmit::Data(bytes));
+        }
+    }
+
+    /// Hands out the queued bytes. Up to [`COPY_OUT_MAX`] they are copied out (one exact
+    /// allocation) and the buffer keeps its capacity for the next replies: a `Bytes` made
+    /// from a `Vec` with spare capacity costs a second allocation for its shared header, and
+    /// the next reply would grow a new `Vec` step by step. Larger buffers (a streamed body)
+    /// are handed over whole, so that an idle session does not keep a large buffer.
+    fn take_buf(&mut self) -> Bytes {
+        if self.buf.len() <= COPY_OUT_MAX {
+            let bytes = Bytes::copy_from_slice(&self.buf);
+            self.buf.clear();
+            bytes
+        } else {
+            Bytes::from(std::mem::take(&mut self.buf))
         }
     }
 }

@@ -1344,11 +1344,11 @@ impl Session for ServerSession {
     }
 }
 
-/// A reply from parts known to be valid.
-/// The first allocation of the reply buffer after each write: room for a pipelined
-/// batch of replies, or an EHLO reply.
+/// The first allocation of the reply buffer: room for a pipelined batch of replies, or an
+/// EHLO reply.
 const OUTBOX_CAPACITY: usize = 256;
 
+/// A reply from parts known to be valid.
 fn simple(code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
     // Every caller passes a literal code and enhanced code that agree, and text without CR
     // or LF; the fallback is never taken.
