@@ -698,16 +698,19 @@ async fn session(courier: &mut Courier) {
     }
 }
 
-/// The name to present in TLS (SNI; nothing is verified): the host name, or the address.
+/// The name to present in TLS (SNI; nothing is verified): the host name, or the address
+/// when the name is not one rustls takes (an underscore, say).
 fn server_name(name: &str, addr: SocketAddr) -> String {
-    if name.is_empty() {
-        addr.ip().to_string()
-    } else {
+    let usable = mailwire_tokio::rustls::pki_types::ServerName::try_from(name.to_owned()).is_ok();
+    if usable {
         name.to_owned()
+    } else {
+        addr.ip().to_string()
     }
 }
 
-/// For tests and the smtp side: how long an idle session lingers by default.
+/// How long an outbound session with nothing to send waits for more before `QUIT` (the
+/// contract says ~5 s; not a flag).
 pub(crate) const DEFAULT_IDLE: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
@@ -780,6 +783,14 @@ mod tests {
         // Only the UTF-8 recipient: nothing to send at all.
         let (env, sent, results) = fit_envelope(&message(), &[1], &bare);
         assert!(env.is_none() && sent.is_empty() && results.len() == 1);
+    }
+
+    #[test]
+    fn tls_names_fall_back_to_the_address() {
+        let addr: SocketAddr = "192.0.2.1:25".parse().unwrap();
+        assert_eq!(server_name("mx.example.org", addr), "mx.example.org");
+        assert_eq!(server_name("", addr), "192.0.2.1");
+        assert_eq!(server_name("bad name", addr), "192.0.2.1");
     }
 
     #[test]
