@@ -835,7 +835,7 @@ fn poplib_retrieves_a_20_mib_message_without_the_server_holding_it() {
     let mut message = b"From: a@x.org\r\nTo: alice@example.test\r\nSubject: big\r\n\r\n".to_vec();
     let mut n = 0u32;
     while message.len() < 20 * 1024 * 1024 {
-        let dot = if n % 7 == 0 { "." } else { "" };
+        let dot = if n.is_multiple_of(7) { "." } else { "" };
         message.extend_from_slice(
             format!("{dot}line {n:08} of a large message, long enough to be a real line\r\n")
                 .as_bytes(),
