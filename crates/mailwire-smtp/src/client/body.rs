@@ -2,8 +2,11 @@
 //! chunks CRLF-normalised (or left alone for `BINARYMIME`), and the sizes declared in
 //! `SIZE=`.
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 use mailwire_core::dot::{CrlfNormalizer, DotEncoder};
+use memchr::memmem;
 
 use crate::types::Command;
 
@@ -21,17 +24,57 @@ pub(crate) enum BodyKind {
 
 /// The size of the message as the server will count it (RFC 1870: the content with CRLF
 /// line ends, without dot-stuffing or the terminator).
+#[cfg(test)]
 pub(crate) fn declared_size(kind: BodyKind, message: &[u8]) -> u64 {
+    measure(kind, message).0
+}
+
+/// The size to declare (see `declared_size`), and whether the message is clean: it holds
+/// no bare CR and no bare LF (always `false` for `BINARYMIME`, which is not looked at).
+/// The content of a clean message is stuffed with [`BodyStream::data_clean`].
+pub(crate) fn measure(kind: BodyKind, message: &[u8]) -> (u64, bool) {
     let len = message.len() as u64;
     match kind {
-        BodyKind::Bdat { binary: true } => len,
-        BodyKind::Bdat { binary: false } => len + bare_line_endings(message),
+        BodyKind::Bdat { binary: true } => (len, false),
+        BodyKind::Bdat { binary: false } => {
+            let bare = bare_line_endings(message);
+            (len + bare, bare == 0)
+        }
         BodyKind::Data => {
             // `DotEncoder::finish` adds CRLF after a last line without a line end.
             let unterminated = message.last().is_some_and(|&b| b != b'\n' && b != b'\r');
-            len + bare_line_endings(message) + if unterminated { 2 } else { 0 }
+            let bare = bare_line_endings(message);
+            (len + bare + if unterminated { 2 } else { 0 }, bare == 0)
         }
     }
+}
+
+/// Finds `LF "."`: in clean content, a dot that starts a line (other than the first).
+static LINE_DOT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\n."));
+
+/// Dot-stuffs `input`, content known to hold no bare CR and no bare LF (every line end is
+/// CR LF), appending it to `out`: only a dot that starts a line needs work, and those are
+/// found with a vectorised search for `LF "."` rather than by checking every pair of
+/// octets as [`DotEncoder`] must. `line_start` says whether `input` starts a line (the
+/// octet before it was LF, or it starts the content); the result says the same of the
+/// octet after it. For clean content this gives exactly what `DotEncoder::encode` gives.
+fn stuff_clean(input: &[u8], line_start: bool, out: &mut Vec<u8>) -> bool {
+    let Some(&last) = input.last() else {
+        return line_start;
+    };
+    out.reserve(input.len() + 16);
+    if line_start && input.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    let mut run = 0;
+    for at in LINE_DOT.find_iter(input) {
+        // `input[at]` is the LF and `input[at + 1]` the dot: the extra dot goes between.
+        out.extend_from_slice(input.get(run..=at).unwrap_or_default());
+        out.push(b'.');
+        run = at + 1;
+    }
+    out.extend_from_slice(input.get(run..).unwrap_or_default());
+    last == b'\n'
 }
 
 /// How many bare CR and bare LF the message holds (each grows by one octet when made
@@ -92,6 +135,11 @@ pub(crate) struct BodyStream {
 #[derive(Debug)]
 enum Mode {
     Dot(DotEncoder),
+    /// `DATA` content without bare line endings: [`stuff_clean`], at the start of a line
+    /// or not.
+    CleanDot {
+        line_start: bool,
+    },
     Chunks(Option<CrlfNormalizer>),
 }
 
@@ -103,6 +151,17 @@ impl BodyStream {
             pos: 0,
             finished: false,
             mode: Mode::Dot(DotEncoder::new()),
+        }
+    }
+
+    /// The content of `DATA`, after `354`, for a message that [`measure`] found clean:
+    /// the same bytes as [`data`](Self::data) gives, produced faster.
+    pub(crate) fn data_clean(message: Bytes) -> BodyStream {
+        BodyStream {
+            message,
+            pos: 0,
+            finished: false,
+            mode: Mode::CleanDot { line_start: true },
         }
     }
 
@@ -118,7 +177,7 @@ impl BodyStream {
 
     /// Whether `DATA` content (not `BDAT` chunks) is being sent.
     pub(crate) fn is_data(&self) -> bool {
-        matches!(self.mode, Mode::Dot(_))
+        matches!(self.mode, Mode::Dot(_) | Mode::CleanDot { .. })
     }
 
     /// The next piece, of at most `size` octets of the message as given (at least one).
@@ -146,6 +205,21 @@ impl BodyStream {
                 encoder.encode(&raw, &mut out);
                 if last {
                     encoder.finish(&mut out);
+                }
+                Piece::Data {
+                    bytes: Bytes::from(out),
+                    last,
+                }
+            }
+            Mode::CleanDot { line_start } => {
+                let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 8);
+                *line_start = stuff_clean(&raw, *line_start, &mut out);
+                if last {
+                    // As `DotEncoder::finish`: clean content cannot end with a CR.
+                    if !*line_start {
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    out.extend_from_slice(b".\r\n");
                 }
                 Piece::Data {
                     bytes: Bytes::from(out),
@@ -349,5 +423,67 @@ mod tests {
             (&b"BDAT 0 LAST\r\n"[..], 0, true)
         );
         assert!(empty.next_piece(10).is_none());
+    }
+
+    /// All `DATA` pieces of `stream`, joined.
+    fn stream_all(mut stream: BodyStream, size: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        while let Some(piece) = stream.next_piece(size) {
+            let Piece::Data { bytes, .. } = piece else {
+                panic!("DATA pieces")
+            };
+            wire.extend_from_slice(&bytes);
+        }
+        wire
+    }
+
+    #[test]
+    fn clean_stuffing_is_the_encoders() {
+        for message in [
+            &b""[..],
+            b".",
+            b"x",
+            b".\r\n",
+            b"..\r\n.\r\n",
+            b"a\r\n.b\r\n\r\n.\r\n.",
+            b"no line end.",
+            b"\r\n\r\n.x\r\n",
+        ] {
+            let (_, clean) = measure(BodyKind::Data, message);
+            assert!(clean, "{:?}", String::from_utf8_lossy(message));
+            for size in 1..=message.len().max(1) + 1 {
+                let bytes = Bytes::copy_from_slice(message);
+                assert_eq!(
+                    stream_all(BodyStream::data_clean(bytes.clone()), size),
+                    stream_all(BodyStream::data(bytes), size),
+                    "{:?} in pieces of {size}",
+                    String::from_utf8_lossy(message)
+                );
+            }
+        }
+        for message in [&b"\r"[..], b"\n", b"a\nb", b"a\rb\r\n", b"a\r\n\n"] {
+            assert!(!measure(BodyKind::Data, message).1);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_stuffing_matches_the_encoder_in_any_pieces(
+            lines in proptest::collection::vec("[.a-z ]{0,6}", 0..12),
+            end in proptest::bool::ANY,
+            size in 1usize..40,
+        ) {
+            let mut message = lines.join("\r\n");
+            if end && !message.is_empty() {
+                message.push_str("\r\n");
+            }
+            let bytes = Bytes::from(message.into_bytes());
+            proptest::prop_assert!(measure(BodyKind::Data, &bytes).1);
+            let mut encoder = DotEncoder::new();
+            let mut want = Vec::new();
+            encoder.encode(&bytes, &mut want);
+            encoder.finish(&mut want);
+            proptest::prop_assert_eq!(stream_all(BodyStream::data_clean(bytes), size), want);
+        }
     }
 }

@@ -11,7 +11,7 @@ use mailwire_core::sasl::{
 };
 use mailwire_core::{Secret, Session, Transmit};
 
-use super::body::{BodyKind, BodyStream, Piece, declared_size};
+use super::body::{BodyKind, BodyStream, Piece, measure};
 use super::config::{ClientConfig, TlsPolicy};
 use super::envelope::Envelope;
 use super::event::{
@@ -118,6 +118,8 @@ struct Transaction {
     envelope: Envelope,
     message: Bytes,
     body: BodyKind,
+    /// The message holds no bare CR or bare LF (see `body::measure`).
+    clean: bool,
     step: Step,
     mail_accepted: bool,
     rcpt_replies: usize,
@@ -592,7 +594,7 @@ impl ClientSession {
         if envelope.params.auth.is_some() && !caps.supports_auth() {
             return Err(refuse("AUTH"));
         }
-        let size = declared_size(body, &message);
+        let (size, clean) = measure(body, &message);
         envelope.params.size = match caps.size() {
             None => None,
             Some(Some(limit)) if limit > 0 && size > limit => {
@@ -605,6 +607,7 @@ impl ClientSession {
             envelope,
             message,
             body,
+            clean,
             step: if self.needs_rset {
                 Step::Rset
             } else {
@@ -984,8 +987,13 @@ impl ClientSession {
                         self.expect(Expect::LoneDot);
                     } else {
                         let message = txn.message.clone();
+                        let stream = if txn.clean {
+                            BodyStream::data_clean(message)
+                        } else {
+                            BodyStream::data(message)
+                        };
                         self.seq += 1;
-                        self.stream = Some((self.seq, BodyStream::data(message)));
+                        self.stream = Some((self.seq, stream));
                     }
                 } else if !failed {
                     self.fail_transaction(MessageFailure::Data(reply), true);
