@@ -86,20 +86,46 @@ fn stuff_clean(input: &[u8], line_start: bool, out: &mut Vec<u8>) -> bool {
 /// start and a CR at the very end. One branch-free pass the compiler vectorizes (the
 /// message is scanned once per transaction to declare `SIZE=`).
 fn bare_line_endings(message: &[u8]) -> u64 {
-    let next = message.get(1..).unwrap_or_default();
-    // In blocks of 224 pairs: the count of a block fits the octet accumulator the loop
-    // vectorizes to, and 224 is a multiple of the vector width (no scalar tail per block).
-    let pairs: u64 = message
-        .chunks(224)
-        .zip(next.chunks(224))
-        .map(|(a, b)| {
-            let block = a.iter().zip(b).fold(0u8, |n, (&a, &b)| {
-                n.wrapping_add(u8::from((a == b'\r') != (b == b'\n')))
-            });
-            u64::from(block)
-        })
-        .sum();
-    pairs + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
+    /// The bare line endings among the pairs starting at `start`, in whole blocks of `N`
+    /// pairs taken as fixed-size arrays, so that the loop is vectorised without bounds
+    /// checks (the count of a block fits the octet accumulator: `N < 256`). Returns the
+    /// count and where the pairs not looked at start.
+    fn blocks<const N: usize>(message: &[u8], mut start: usize, count: &mut u64) -> usize {
+        let pairs = message.len().saturating_sub(1);
+        while start + N <= pairs {
+            let (Some(xs), Some(ys)) = (
+                message
+                    .get(start..start + N)
+                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
+                message
+                    .get(start + 1..start + 1 + N)
+                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
+            ) else {
+                break;
+            };
+            let mut block = 0u8;
+            for k in 0..N {
+                block = block.wrapping_add(bare(xs[k], ys[k]));
+            }
+            *count += u64::from(block);
+            start += N;
+        }
+        start
+    }
+    fn bare(a: u8, b: u8) -> u8 {
+        u8::from((a == b'\r') != (b == b'\n'))
+    }
+    let mut count = 0u64;
+    // 224 and 32 are multiples of the vector width: no scalar tail inside a block.
+    let start = blocks::<224>(message, 0, &mut count);
+    let start = blocks::<32>(message, start, &mut count);
+    let rest = message.get(start..).unwrap_or_default();
+    count += rest
+        .iter()
+        .zip(rest.get(1..).unwrap_or_default())
+        .map(|(&a, &b)| u64::from(bare(a, b)))
+        .sum::<u64>();
+    count + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
 }
 
 /// One step of a [`BodyStream`].
