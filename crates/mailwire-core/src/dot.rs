@@ -65,6 +65,7 @@ const FAST_MIN: usize = 32;
 /// or the pair before would have been caught).
 fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
     const BLOCK: usize = 64;
+    const SUB: usize = 16;
     let (Some(&first), Some(&last)) = (rest.first(), rest.last()) else {
         return (0, 0);
     };
@@ -78,16 +79,13 @@ fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
             | (u8::from(NUL) & u8::from(x == 0))
     };
     let pairs = rest.len() - 1;
-    // Whole blocks of pairs (fixed-size arrays, so the loop is vectorised), then the rest of
-    // the pairs one by one; both stop at the first block holding a flagged pair.
+    // Whole blocks of pairs (fixed-size arrays, so the loop is vectorised) while none is
+    // flagged; then sub-blocks whose flags are gathered into a bit mask (also vectorised),
+    // so that the first flagged pair is found without going through the block pair by
+    // pair; then the last pairs one by one.
     let mut start = 0;
     while start + BLOCK <= pairs {
-        let (Some(xs), Some(ys)) = (
-            rest.get(start..start + BLOCK)
-                .and_then(|s| <&[u8; BLOCK]>::try_from(s).ok()),
-            rest.get(start + 1..start + 1 + BLOCK)
-                .and_then(|s| <&[u8; BLOCK]>::try_from(s).ok()),
-        ) else {
+        let Some((xs, ys)) = pair_arrays::<BLOCK>(rest, start) else {
             break;
         };
         let mut any = 0u8;
@@ -99,14 +97,28 @@ fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
         }
         start += BLOCK;
     }
-    for at in start..pairs {
-        let (Some(&x), Some(&y)) = (rest.get(at), rest.get(at + 1)) else {
+    let mut found = None;
+    while start + SUB <= pairs {
+        let Some((xs, ys)) = pair_arrays::<SUB>(rest, start) else {
             break;
         };
-        if flag(x, y) == 0 {
-            continue;
+        let mut mask = 0u16;
+        for k in 0..SUB {
+            mask |= u16::from(flag(xs[k], ys[k]) != 0) << k;
         }
-        if x == b'\n' && y == b'.' {
+        if mask != 0 {
+            found = Some(start + mask.trailing_zeros() as usize);
+            break;
+        }
+        start += SUB;
+    }
+    if found.is_none() {
+        found = (start..pairs).find(|&at| {
+            matches!((rest.get(at), rest.get(at + 1)), (Some(&x), Some(&y)) if flag(x, y) != 0)
+        });
+    }
+    if let Some(at) = found {
+        if rest.get(at) == Some(&b'\n') && rest.get(at + 1) == Some(&b'.') {
             return (at + 1, 0);
         }
         // A bare CR, bare LF or NUL: stop before the pair, never between a CR and its LF.
@@ -123,6 +135,14 @@ fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
     } else {
         (rest.len(), 0)
     }
+}
+
+/// `rest[at..at + N]` and `rest[at + 1..at + 1 + N]`: the first and second bytes of `N`
+/// pairs of neighbours, as arrays; `None` if `rest` is too short.
+fn pair_arrays<const N: usize>(rest: &[u8], at: usize) -> Option<(&[u8; N], &[u8; N])> {
+    let xs = rest.get(at..at + N)?.try_into().ok()?;
+    let ys = rest.get(at + 1..at + 1 + N)?.try_into().ok()?;
+    Some((xs, ys))
 }
 
 /// What a [`DotDecoder`] does with a bare CR or a bare LF (one not part of a CR LF pair) in
