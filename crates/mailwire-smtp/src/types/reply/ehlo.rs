@@ -2,6 +2,8 @@
 //! (RFC 5321 section 4.1.1.1, `ehlo-ok-rsp`).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use mailwire_core::sasl::Mechanism;
 
@@ -457,45 +459,50 @@ impl fmt::Display for Capability {
 /// assert_eq!(caps.auth_mechanisms(), [&Mechanism::Plain, &Mechanism::Login]);
 /// assert!(caps.contains("size"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Capabilities(Vec<Capability>);
+///
+/// The list is shared: a clone (the client hands one out with every
+/// [`ClientEvent::Ready`](crate::client::ClientEvent::Ready)) copies no capability.
+#[derive(Clone, Default)]
+pub struct Capabilities(
+    /// `None` when there are none, so that [`Capabilities::new`] is `const`.
+    Option<Arc<Vec<Capability>>>,
+);
 
 impl Capabilities {
     /// No capabilities.
     pub const fn new() -> Capabilities {
-        Capabilities(Vec::new())
+        Capabilities(None)
     }
 
     /// Adds a capability at the end.
     pub fn push(&mut self, capability: Capability) {
-        self.0.push(capability);
+        Arc::make_mut(self.0.get_or_insert_with(Arc::default)).push(capability);
     }
 
     /// The capabilities, in order.
     pub fn iter(&self) -> std::slice::Iter<'_, Capability> {
-        self.0.iter()
+        self.as_slice().iter()
     }
 
     /// The capabilities, in order.
     pub fn as_slice(&self) -> &[Capability] {
-        &self.0
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 
     /// The number of capabilities.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// The first capability with this keyword (case-insensitive; `AUTH` finds both AUTH
     /// forms).
     pub fn get(&self, keyword: &str) -> Option<&Capability> {
-        self.0
-            .iter()
+        self.iter()
             .find(|c| c.keyword().eq_ignore_ascii_case(keyword))
     }
 
@@ -504,14 +511,17 @@ impl Capabilities {
         self.get(keyword).is_some()
     }
 
+    /// Whether `wanted`, a variant without fields, was announced: compared by variant
+    /// alone, cheaper than the derived `PartialEq`.
     fn has(&self, wanted: &Capability) -> bool {
-        self.0.contains(wanted)
+        let wanted = std::mem::discriminant(wanted);
+        self.iter().any(|c| std::mem::discriminant(c) == wanted)
     }
 
     /// `SIZE`: `None` if not announced; `Some(None)` if announced without a limit;
     /// `Some(Some(n))` with the limit in bytes (`0` meaning none is set).
     pub fn size(&self) -> Option<Option<u64>> {
-        self.0.iter().find_map(|c| match c {
+        self.iter().find_map(|c| match c {
             Capability::Size(n) => Some(*n),
             _ => None,
         })
@@ -564,15 +574,14 @@ impl Capabilities {
 
     /// `AUTH` (either form) was announced, possibly with no mechanism.
     pub fn supports_auth(&self) -> bool {
-        self.0
-            .iter()
+        self.iter()
             .any(|c| matches!(c, Capability::Auth(_) | Capability::AuthLegacy(_)))
     }
 
     /// The SASL mechanisms announced with `AUTH` and `AUTH=`, in order, each once.
     pub fn auth_mechanisms(&self) -> Vec<&Mechanism> {
         let mut out: Vec<&Mechanism> = Vec::new();
-        for cap in &self.0 {
+        for cap in self.iter() {
             if let Capability::Auth(mechs) | Capability::AuthLegacy(mechs) = cap {
                 for m in mechs {
                     if !out.contains(&m) {
@@ -586,22 +595,44 @@ impl Capabilities {
 
     /// Whether this SASL mechanism was announced.
     pub fn supports_mechanism(&self, mechanism: &Mechanism) -> bool {
-        self.0.iter().any(|c| match c {
+        self.iter().any(|c| match c {
             Capability::Auth(mechs) | Capability::AuthLegacy(mechs) => mechs.contains(mechanism),
             _ => false,
         })
     }
 }
 
+impl fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Capabilities")
+            .field(&self.as_slice())
+            .finish()
+    }
+}
+
+impl PartialEq for Capabilities {
+    fn eq(&self, other: &Capabilities) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Capabilities {}
+
+impl Hash for Capabilities {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
 impl FromIterator<Capability> for Capabilities {
     fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
-        Capabilities(iter.into_iter().collect())
+        Capabilities::from(iter.into_iter().collect::<Vec<_>>())
     }
 }
 
 impl From<Vec<Capability>> for Capabilities {
     fn from(caps: Vec<Capability>) -> Self {
-        Capabilities(caps)
+        Capabilities((!caps.is_empty()).then(|| Arc::new(caps)))
     }
 }
 
@@ -609,7 +640,7 @@ impl<'a> IntoIterator for &'a Capabilities {
     type Item = &'a Capability;
     type IntoIter = std::slice::Iter<'a, Capability>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 
@@ -617,7 +648,10 @@ impl IntoIterator for Capabilities {
     type Item = Capability;
     type IntoIter = std::vec::IntoIter<Capability>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.0
+            .map(Arc::unwrap_or_clone)
+            .unwrap_or_default()
+            .into_iter()
     }
 }
 
@@ -703,7 +737,7 @@ impl EhloReply {
         Ok(EhloReply {
             domain,
             greeting,
-            capabilities: Capabilities(capabilities),
+            capabilities: Capabilities::from(capabilities),
         })
     }
 
@@ -747,6 +781,44 @@ impl From<&EhloReply> for Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capabilities_are_a_value_though_shared() {
+        let empty = Capabilities::new();
+        assert_eq!(empty, Capabilities::default());
+        assert_eq!(empty, Capabilities::from(Vec::new()));
+        assert_eq!(format!("{empty:?}"), "Capabilities([])");
+        assert!(empty.is_empty() && !empty.supports_pipelining());
+
+        let mut caps = Capabilities::new();
+        caps.push(Capability::Pipelining);
+        caps.push(Capability::Size(Some(10)));
+        let before = caps.clone();
+        caps.push(Capability::Chunking);
+        // The clone keeps what it had; the original has the new one.
+        assert_eq!(
+            before.as_slice(),
+            [Capability::Pipelining, Capability::Size(Some(10))]
+        );
+        assert_eq!(caps.len(), 3);
+        assert!(caps.supports_chunking() && !before.supports_chunking());
+        assert!(before.supports_pipelining() && !before.supports_dsn());
+        assert_ne!(before, caps);
+        assert_eq!(
+            format!("{before:?}"),
+            "Capabilities([Pipelining, Size(Some(10))])"
+        );
+        let owned: Vec<Capability> = before.clone().into_iter().collect();
+        assert_eq!(owned, before.as_slice());
+        assert_eq!(before.iter().count(), 2);
+        assert_eq!((&caps).into_iter().count(), 3);
+        // A field-less variant is found whatever the others hold.
+        let auth = Capabilities::from(vec![
+            Capability::Auth(vec![Mechanism::Plain]),
+            Capability::StartTls,
+        ]);
+        assert!(auth.supports_starttls() && auth.supports_auth() && !auth.supports_pipelining());
+    }
 
     #[test]
     fn known_keywords_are_typed_case_insensitively() {
