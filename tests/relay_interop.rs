@@ -473,6 +473,42 @@ fn a_relays_to_b_through_a_static_route() {
     assert!(!list.contains("@b.test"), "{list}");
 }
 
+#[test]
+fn outbound_sessions_end_with_quit() {
+    if !have_python() {
+        return;
+    }
+    let b = start_b();
+    let mut a = start_a(b.smtp, &[], &[]);
+    // Idle: A says QUIT (after about 5 s without anything to send).
+    send_auth(&a, "", &["alice@b.test"], &message("idle quit"));
+    let closed = b.wait_for_log(
+        &["session closed", "messages=1"],
+        1,
+        Duration::from_secs(20),
+    );
+    assert_eq!(closed.len(), 1, "B's log:\n{}", b.log_text());
+    assert!(closed[0].contains("reason=Quit"), "{closed:?}");
+    // Shutdown (SIGTERM) right after a delivery: the open session still ends with QUIT.
+    send_auth(&a, "", &["bob@b.test"], &message("shutdown quit"));
+    assert_eq!(
+        wait_messages(&b, "bob", 1, Duration::from_secs(30)).len(),
+        1
+    );
+    let status = a.terminate(Duration::from_secs(30));
+    assert!(status.is_some(), "A did not stop on SIGTERM");
+    let closed = b.wait_for_log(
+        &["session closed", "messages=1"],
+        2,
+        Duration::from_secs(10),
+    );
+    assert_eq!(closed.len(), 2, "B's log:\n{}", b.log_text());
+    assert!(
+        closed[1].contains("reason=Quit"),
+        "A closed the session without QUIT at shutdown: {closed:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. B down, then back.
 

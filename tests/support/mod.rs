@@ -226,6 +226,15 @@ impl MailServer {
         let _ = self.child.wait();
     }
 
+    /// Asks the process to stop with SIGTERM (a graceful shutdown) and waits up to
+    /// `timeout` for it to exit; its status, if it did.
+    pub(crate) fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.wait_exit(timeout)
+    }
+
     /// Kills the process if it still runs, then starts it again on the same data dir,
     /// ports, domain and arguments, with `env`, and waits until it listens.
     pub(crate) fn restart(&mut self, env: &[(&str, &str)]) {
