@@ -19,6 +19,7 @@ use super::event::{
     TransactionId,
 };
 use super::input::ReplyReader;
+use crate::encode::{encode_mail, encode_rcpt};
 use crate::types::{BodyType, Capabilities, Command, EhloReply, Reply, ReplyCode};
 
 /// RFC 5321 4.5.3.1.4: a command line, CRLF included, is at most 512 octets. An `AUTH`
@@ -660,20 +661,15 @@ impl ClientSession {
                 }
                 Step::Mail => {
                     txn.step = Step::Rcpt(0);
-                    let command = Command::Mail {
-                        from: txn.envelope.from.clone(),
-                        params: txn.envelope.params.clone(),
-                    };
-                    self.send(&command, Expect::Mail);
+                    // The bytes of `Command::Mail`, from the envelope without copying it.
+                    encode_mail(&txn.envelope.from, &txn.envelope.params, &mut self.pending);
+                    self.expect(Expect::Mail);
                 }
                 Step::Rcpt(index) => match txn.envelope.recipients.get(index) {
                     Some(rcpt) => {
                         txn.step = Step::Rcpt(index + 1);
-                        let command = Command::Rcpt {
-                            to: rcpt.to.clone(),
-                            params: rcpt.params.clone(),
-                        };
-                        self.send(&command, Expect::Rcpt(index));
+                        encode_rcpt(&rcpt.to, &rcpt.params, &mut self.pending);
+                        self.expect(Expect::Rcpt(index));
                     }
                     None => txn.step = Step::Body,
                 },

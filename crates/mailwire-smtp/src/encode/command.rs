@@ -44,22 +44,8 @@ impl Command {
                 out.push(b' ');
                 encode_host(h, out);
             }
-            Command::Mail { from, params } => {
-                out.extend_from_slice(b" FROM:");
-                match from {
-                    ReversePath::Null => out.extend_from_slice(b"<>"),
-                    ReversePath::Mailbox(m) => encode_path(m, out),
-                }
-                encode_mail_params(params, out);
-            }
-            Command::Rcpt { to, params } => {
-                out.extend_from_slice(b" TO:");
-                match to {
-                    ForwardPath::Postmaster => out.extend_from_slice(b"<Postmaster>"),
-                    ForwardPath::Mailbox(m) => encode_path(m, out),
-                }
-                encode_rcpt_params(params, out);
-            }
+            Command::Mail { from, params } => encode_mail_args(from, params, out),
+            Command::Rcpt { to, params } => encode_rcpt_args(to, params, out),
             Command::Data | Command::Rset | Command::Quit | Command::StartTls => {}
             Command::Bdat { size, last } => {
                 // Writing to a Vec cannot fail.
@@ -151,6 +137,42 @@ pub(crate) fn encode_host(h: &Host, out: &mut Vec<u8>) {
             let _ = write!(out, "[{}:{}]", g.tag(), g.content());
         }
     }
+}
+
+/// Appends the line of `Command::Mail { from, params }`, CRLF included, to `out`, from
+/// borrowed parts (a client sending from its envelope builds no command).
+pub(crate) fn encode_mail(from: &ReversePath, params: &MailParameters, out: &mut Vec<u8>) {
+    out.reserve(128);
+    out.extend_from_slice(b"MAIL");
+    encode_mail_args(from, params, out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the line of `Command::Rcpt { to, params }`, CRLF included, to `out`, from
+/// borrowed parts.
+pub(crate) fn encode_rcpt(to: &ForwardPath, params: &RcptParameters, out: &mut Vec<u8>) {
+    out.reserve(128);
+    out.extend_from_slice(b"RCPT");
+    encode_rcpt_args(to, params, out);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn encode_mail_args(from: &ReversePath, params: &MailParameters, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" FROM:");
+    match from {
+        ReversePath::Null => out.extend_from_slice(b"<>"),
+        ReversePath::Mailbox(m) => encode_path(m, out),
+    }
+    encode_mail_params(params, out);
+}
+
+fn encode_rcpt_args(to: &ForwardPath, params: &RcptParameters, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" TO:");
+    match to {
+        ForwardPath::Postmaster => out.extend_from_slice(b"<Postmaster>"),
+        ForwardPath::Mailbox(m) => encode_path(m, out),
+    }
+    encode_rcpt_params(params, out);
 }
 
 /// Appends `s` as RFC 3461 xtext: `xchar` (printable ASCII but `+` and `=`) as itself,
@@ -255,4 +277,43 @@ fn encode_rcpt_params(p: &RcptParameters, out: &mut Vec<u8>) {
         encode_xtext(o.address().as_bytes(), out);
     }
     encode_other(p.other(), out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::OriginalRecipient;
+
+    #[test]
+    fn borrowed_mail_and_rcpt_lines_are_the_commands() {
+        let mailbox = Mailbox::try_from("\"john doe\"@example.com").expect("a valid mailbox");
+        let mut mail_params = MailParameters::default();
+        mail_params.size = Some(4096);
+        mail_params.smtputf8 = true;
+        mail_params.auth = Some(ReversePath::Null);
+        for (from, params) in [
+            (ReversePath::Null, MailParameters::default()),
+            (ReversePath::Mailbox(mailbox.clone()), mail_params),
+        ] {
+            let mut borrowed = Vec::new();
+            encode_mail(&from, &params, &mut borrowed);
+            let mut built = Vec::new();
+            Command::Mail { from, params }.encode(&mut built);
+            assert_eq!(borrowed, built);
+        }
+        let mut rcpt_params = RcptParameters::default();
+        rcpt_params.notify = Some(Notify::NEVER);
+        rcpt_params.orcpt = OriginalRecipient::new("rfc822", "a+b@c.example").ok();
+        assert!(rcpt_params.orcpt.is_some());
+        for (to, params) in [
+            (ForwardPath::Postmaster, RcptParameters::default()),
+            (ForwardPath::Mailbox(mailbox), rcpt_params),
+        ] {
+            let mut borrowed = Vec::new();
+            encode_rcpt(&to, &params, &mut borrowed);
+            let mut built = Vec::new();
+            Command::Rcpt { to, params }.encode(&mut built);
+            assert_eq!(borrowed, built);
+        }
+    }
 }
