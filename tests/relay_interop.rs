@@ -473,6 +473,65 @@ fn a_relays_to_b_through_a_static_route() {
     assert!(!list.contains("@b.test"), "{list}");
 }
 
+/// The connection numbers (`connection{listener=smtp id=N`) of B's `message accepted`
+/// lines, in order.
+fn accepting_connections(b: &MailServer) -> Vec<String> {
+    log_lines(b, &["message accepted"])
+        .iter()
+        .filter_map(|l| {
+            let at = l.find("connection{listener=smtp id=")? + "connection{listener=smtp id=".len();
+            l[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn one_reused_session_within_the_per_destination_limit() {
+    if !have_python() {
+        return;
+    }
+    let mut b = start_b();
+    b.kill();
+    let flags = [
+        "--route".to_owned(),
+        format!("b.test={}", b.smtp),
+        "--retry-initial".to_owned(),
+        "1h".to_owned(),
+        "--retry-max".to_owned(),
+        "1h".to_owned(),
+        "--max-per-destination".to_owned(),
+        "1".to_owned(),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let a = MailServer::start_for("a.test", &flags);
+    let bodies: Vec<Vec<u8>> = (0..6).map(|n| message(&format!("queued {n}"))).collect();
+    for body in &bodies {
+        send_auth(&a, "", &["alice@b.test"], body);
+    }
+    let deferred = a.wait_for_log(&["deferred", "alice@b.test"], 6, Duration::from_secs(20));
+    assert_eq!(deferred.len(), 6, "A's log:\n{}", a.log_text());
+    b.restart(&[]);
+    a.queue(&["flush"]);
+    let got = wait_messages(&b, "alice", 6, Duration::from_secs(30));
+    assert_eq!(got.len(), 6, "A's log:\n{}", a.log_text());
+    for body in &bodies {
+        assert!(
+            got.iter().any(|m| without_received(m) == &body[..]),
+            "missing {}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let connections = accepting_connections(&b);
+    assert_eq!(connections.len(), 6, "{connections:?}");
+    assert!(
+        connections.iter().all(|c| c == &connections[0]),
+        "one session carries all six (--max-per-destination 1): {connections:?}"
+    );
+}
+
 #[test]
 fn outbound_sessions_end_with_quit() {
     if !have_python() {
