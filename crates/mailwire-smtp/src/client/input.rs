@@ -20,6 +20,9 @@ pub(crate) struct ReplyReader {
     line_start: usize,
     /// Lines of the reply in progress seen complete so far.
     lines: usize,
+    /// The reply in progress was tried whole once and was incomplete: from then on it is
+    /// scanned line by line.
+    tried: bool,
     limits: ReplyLimits,
 }
 
@@ -30,6 +33,7 @@ impl ReplyReader {
             start: 0,
             line_start: 0,
             lines: 0,
+            tried: false,
             limits,
         }
     }
@@ -51,11 +55,26 @@ impl ReplyReader {
         self.start = 0;
         self.line_start = 0;
         self.lines = 0;
+        self.tried = false;
     }
 
     /// The next complete reply, an error if the bytes cannot be one, or `None` when more
     /// bytes are needed.
     pub(crate) fn next_reply(&mut self) -> Option<Result<Reply, ReplyError>> {
+        if !self.tried && self.line_start == self.start {
+            // At the start of a reply, which is usually here whole (a server writes each
+            // reply at once): parse it straight away, once. Only an incomplete reply is
+            // then scanned line by line, so a reply dripping in still costs time in
+            // proportion to its length. `parse_reply` gives for a prefix either "more
+            // needed" or the answer for the whole, so this answers as the scan would.
+            if self.buf.len() <= self.start {
+                return None;
+            }
+            match self.parse() {
+                Some(result) => return Some(result),
+                None => self.tried = true,
+            }
+        }
         let max_line = self.limits.max_line_len;
         loop {
             let rest = self.buf.get(self.line_start..).unwrap_or_default();
@@ -83,11 +102,13 @@ impl ReplyReader {
                 self.start += used;
                 self.line_start = self.start;
                 self.lines = 0;
+                self.tried = false;
                 Some(Ok(reply))
             }
-            // Every line up to `line_start` is complete and the last seen is a final
-            // line or breaks a limit, so the parser gives a reply or an error; `None`
-            // cannot happen, and waiting for more bytes is the harmless answer.
+            // An incomplete reply tried whole; after a scan, every line up to
+            // `line_start` is complete and the last seen is a final line or breaks a
+            // limit, so the parser gives a reply or an error. Either way, waiting for
+            // more bytes is the answer.
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         }
@@ -108,6 +129,25 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn an_incomplete_reply_then_whole_ones() {
+        let mut reader = ReplyReader::new(ReplyLimits::default());
+        reader.push(b"250-a\r\n250-b");
+        assert!(reader.next_reply().is_none());
+        assert!(reader.next_reply().is_none());
+        reader.push(b"\r\n250 c\r\n220 x\r\n354 go");
+        let got = replies(&mut reader);
+        assert_eq!(got.len(), 2);
+        let first = got[0].as_ref().expect("a reply");
+        assert_eq!(first.lines().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(got[1].as_ref().expect("a reply").code().as_u16(), 220);
+        // The next reply was tried whole and is incomplete; its end completes it.
+        reader.push(b"\r\n");
+        let last = reader.next_reply().expect("a reply").expect("valid");
+        assert_eq!((last.code().as_u16(), last.text()), (354, "go"));
+        assert!(reader.next_reply().is_none());
     }
 
     #[test]
