@@ -562,7 +562,7 @@ impl ServerSession {
             }
             CommandRef::Noop(_) => self.send(Reply::ok()),
             CommandRef::Quit => {
-                self.send(closing_reply(&self.config));
+                self.send_closing();
                 self.close(CloseReason::Quit);
             }
             CommandRef::Vrfy(_) => self.send(Reply::cannot_verify()),
@@ -1240,6 +1240,45 @@ impl ServerSession {
         self.send_raw(&reply);
     }
 
+    /// Sends `closing_reply`'s reply (as `send` would) written straight into the output:
+    /// no text is formatted and no reply built per session.
+    fn send_closing(&mut self) {
+        if self.closed {
+            return;
+        }
+        let out = self.outbox.buf();
+        let start = out.len();
+        if out.capacity() == 0 {
+            out.reserve(OUTBOX_CAPACITY);
+        }
+        // The hostname is an `EhloDomain` (no CR or LF, nothing that reads as an enhanced
+        // code), so this is the reply's encoding, with or without the enhanced code.
+        out.extend_from_slice(if self.config.enhanced_status_codes {
+            b"221 2.0.0 "
+        } else {
+            b"221 "
+        });
+        out.extend_from_slice(self.config.hostname.as_str().as_bytes());
+        out.extend_from_slice(b" Service closing transmission channel\r\n");
+        // Every test that quits checks the direct writing against the built reply.
+        #[cfg(debug_assertions)]
+        {
+            let reply = closing_reply(&self.config);
+            let reply = if self.config.enhanced_status_codes {
+                reply
+            } else {
+                reply.without_enhanced()
+            };
+            assert_eq!(
+                self.outbox.buf().get(start..).unwrap_or_default(),
+                reply.to_bytes(),
+                "the 221 reply written directly differs from the one built"
+            );
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = start;
+    }
+
     fn send_raw(&mut self, reply: &Reply) {
         let out = self.outbox.buf();
         if out.capacity() == 0 {
@@ -1363,6 +1402,8 @@ fn too_many(what: &str) -> Reply {
     )
 }
 
+/// The reply to `QUIT`, as `send_closing` writes it.
+#[cfg(debug_assertions)]
 fn closing_reply(config: &ServerConfig) -> Reply {
     simple(
         221,
