@@ -1326,3 +1326,47 @@ fn smtputf8_address_fails_for_good_where_not_offered() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(a.new_messages("alice").len(), 1, "one DSN");
 }
+
+#[test]
+fn notify_success_through_a_hop_without_dsn_gives_a_relayed_notice() {
+    let Some(python3) = aiosmtpd_python() else {
+        return;
+    };
+    let sink = PlainSink::start(&python3);
+    let a = start_a(sink.addr, &[], &[]);
+    let body = message("relayed notice");
+    // The sink offers no DSN: A must not pass NOTIFY/ENVID on (aiosmtpd refuses unknown
+    // parameters), and tells the sender that its duty ends there (RFC 3461 5.2.2).
+    send_auth(
+        &a,
+        "ENVID=env-relayed",
+        &["alice@b.test|NOTIFY=SUCCESS,FAILURE"],
+        &body,
+    );
+    let start = Instant::now();
+    while sink.count("msg-") < 1 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sink.count("msg-"), 1, "A's log:\n{}", a.log_text());
+    let stored = std::fs::read(sink.dir.path().join("msg-1")).expect("the stored message");
+    assert_eq!(without_received(&stored), &body[..]);
+    let dsns = wait_messages(&a, "alice", 1, Duration::from_secs(30));
+    assert_eq!(dsns.len(), 1, "A's log:\n{}", a.log_text());
+    let dsn = Dsn::parse(&dsns[0]);
+    dsn.assert_report("alice@a.test");
+    assert_eq!(dsn.get("msg-original-envelope-id"), "env-relayed");
+    let rcpts = dsn.recipients();
+    assert_eq!(rcpts.len(), 1, "{rcpts:?}");
+    assert_eq!(typed(rcpts[0][0]), "rfc822;alice@b.test");
+    assert_eq!(rcpts[0][1].to_ascii_lowercase(), "relayed");
+    assert!(rcpts[0][2].starts_with("2."), "{rcpts:?}");
+    // Without NOTIFY=SUCCESS: no notice.
+    send_auth(&a, "", &["bob@b.test"], &message("no notice"));
+    let start = Instant::now();
+    while sink.count("msg-") < 2 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sink.count("msg-"), 2);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(a.new_messages("alice").len(), 1);
+}
