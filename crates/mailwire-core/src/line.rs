@@ -92,6 +92,15 @@ impl LineBuffer {
         }
     }
 
+    /// An empty buffer as [`new`](Self::new) makes, with room for `capacity` octets
+    /// allocated at once (for a peer known to send a burst of pipelined lines first).
+    pub fn with_capacity(max_line_len: usize, capacity: usize) -> Self {
+        LineBuffer {
+            buf: BytesMut::with_capacity(capacity),
+            ..LineBuffer::new(max_line_len)
+        }
+    }
+
     /// The limit in force, in octets without the CRLF.
     pub fn max_line_len(&self) -> usize {
         self.max_line_len
@@ -260,6 +269,21 @@ mod tests {
         std::iter::from_fn(|| lines.next_line())
             .map(|r| r.map(|b| b.to_vec()))
             .collect()
+    }
+
+    #[test]
+    fn with_capacity_frames_as_new_does() {
+        let input: &[u8] = b"EHLO x\r\nMAIL FROM:<a@b>\r\nfar too long a line\r\nRC";
+        let mut plain = LineBuffer::new(16);
+        let mut sized = LineBuffer::with_capacity(16, 512);
+        assert_eq!(sized.max_line_len(), 16);
+        plain.push(input);
+        sized.push(input);
+        let want = drain(&mut plain);
+        assert_eq!(want.len(), 3);
+        assert!(matches!(want[2], Err(LineError::TooLong { .. })));
+        assert_eq!(drain(&mut sized), want);
+        assert_eq!(sized.buffered_len(), 2);
     }
 
     #[test]

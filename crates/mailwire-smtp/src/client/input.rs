@@ -29,7 +29,9 @@ pub(crate) struct ReplyReader {
 impl ReplyReader {
     pub(crate) fn new(limits: ReplyLimits) -> ReplyReader {
         ReplyReader {
-            buf: Vec::new(),
+            // Room for an EHLO reply or a pipelined group of replies at once, instead of
+            // growing step by step.
+            buf: Vec::with_capacity(512),
             start: 0,
             line_start: 0,
             lines: 0,

@@ -29,8 +29,9 @@ impl Reply {
         // One reservation that fits a one-line reply (most of them): code, separator,
         // `5.999.999 `, CRLF add at most 16 octets to the text. Further lines grow the
         // buffer as needed.
-        out.reserve(self.text().len() + 16);
-        let mut rest = Some(self.text().as_bytes());
+        let text = self.text();
+        out.reserve(text.len() + 16);
+        let mut rest = Some(text.as_bytes());
         while let Some(text) = rest {
             // The lines are joined by `\n`; a line holds none.
             let (line, next) = match memchr::memchr(b'\n', text) {

@@ -254,7 +254,8 @@ impl ServerSession {
             ..CommandParseOptions::default()
         };
         ServerSession {
-            lines: LineBuffer::new(config.max_line_len),
+            // Room for a pipelined group of commands (MAIL, RCPTs, DATA) at once.
+            lines: LineBuffer::with_capacity(config.max_line_len, 512),
             parse_options,
             config,
             phase: Phase::Command,
