@@ -72,6 +72,9 @@ pub struct Outbox {
     buf: Vec<u8>,
     /// Actions (and the bytes before them), in order.
     queue: VecDeque<Transmit>,
+    /// [`Transmit::Close`] comes after `queue` and `buf`: the usual end of a session,
+    /// kept out of `queue` so that a session that never upgrades to TLS allocates none.
+    close_last: bool,
 }
 
 impl Outbox {
@@ -82,19 +85,32 @@ impl Outbox {
 
     /// The buffer to append bytes to send.
     pub fn buf(&mut self) -> &mut Vec<u8> {
+        // Bytes written after `close` go after the close.
+        self.queue_close();
         &mut self.buf
     }
 
     /// Queues [`Transmit::StartTls`] after everything queued so far.
     pub fn start_tls(&mut self) {
+        self.queue_close();
         self.flush();
         self.queue.push_back(Transmit::StartTls);
     }
 
     /// Queues [`Transmit::Close`] after everything queued so far.
     pub fn close(&mut self) {
-        self.flush();
-        self.queue.push_back(Transmit::Close);
+        self.queue_close();
+        self.close_last = true;
+    }
+
+    /// Puts a `close_last` close into `queue`, after the bytes queued before it, so that
+    /// what comes next goes after it.
+    fn queue_close(&mut self) {
+        if self.close_last {
+            self.close_last = false;
+            self.flush();
+            self.queue.push_back(Transmit::Close);
+        }
     }
 
     /// How many bytes are queued and not yet handed out (for a machine that streams a large
@@ -116,10 +132,14 @@ impl Outbox {
         if let Some(transmit) = self.queue.pop_front() {
             return Some(transmit);
         }
-        if self.buf.is_empty() {
-            return None;
+        if !self.buf.is_empty() {
+            return Some(Transmit::Data(self.take_buf()));
         }
-        Some(Transmit::Data(self.take_buf()))
+        if self.close_last {
+            self.close_last = false;
+            return Some(Transmit::Close);
+        }
+        None
     }
 
     fn flush(&mut self) {
@@ -219,5 +239,76 @@ pub mod tests {
         fn is_closed(&self) -> bool {
             self.closed
         }
+    }
+}
+
+#[cfg(test)]
+mod outbox_tests {
+    use super::*;
+
+    fn drain(outbox: &mut Outbox) -> Vec<Transmit> {
+        std::iter::from_fn(|| outbox.poll_transmit()).collect()
+    }
+
+    fn data(s: &str) -> Transmit {
+        Transmit::Data(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn close_comes_after_everything_before_it() {
+        let mut outbox = Outbox::new();
+        outbox.buf().extend_from_slice(b"221 bye\r\n");
+        outbox.close();
+        assert_eq!(outbox.pending_len(), 9);
+        assert_eq!(drain(&mut outbox), [data("221 bye\r\n"), Transmit::Close]);
+        assert_eq!(outbox.poll_transmit(), None);
+
+        // Nothing but the close.
+        outbox.close();
+        assert_eq!(drain(&mut outbox), [Transmit::Close]);
+
+        // Bytes written after the close come after it; each close is handed out.
+        outbox.buf().extend_from_slice(b"a");
+        outbox.close();
+        outbox.buf().extend_from_slice(b"b");
+        outbox.close();
+        outbox.close();
+        assert_eq!(
+            drain(&mut outbox),
+            [
+                data("a"),
+                Transmit::Close,
+                data("b"),
+                Transmit::Close,
+                Transmit::Close
+            ]
+        );
+
+        // A STARTTLS after a close comes after it.
+        outbox.buf().extend_from_slice(b"x");
+        outbox.close();
+        outbox.start_tls();
+        assert_eq!(
+            drain(&mut outbox),
+            [data("x"), Transmit::Close, Transmit::StartTls]
+        );
+    }
+
+    #[test]
+    fn large_output_is_handed_over_whole() {
+        let mut outbox = Outbox::new();
+        let big = vec![b'x'; COPY_OUT_MAX + 1];
+        outbox.buf().extend_from_slice(&big);
+        outbox.start_tls();
+        outbox.buf().extend_from_slice(b"small");
+        assert_eq!(outbox.pending_len(), big.len() + 5);
+        assert_eq!(
+            drain(&mut outbox),
+            [
+                Transmit::Data(Bytes::from(big)),
+                Transmit::StartTls,
+                data("small")
+            ]
+        );
     }
 }

@@ -323,14 +323,22 @@ impl ClientSession {
     }
 
     fn flush_pending(&mut self) {
-        if !self.pending.is_empty() {
-            // Copied out (one exact allocation) rather than handed over: the buffer keeps
-            // its capacity for the next commands, and a `Bytes` made from a `Vec` with
-            // spare capacity would cost a second allocation for its shared header.
-            let bytes = Bytes::copy_from_slice(&self.pending);
-            self.pending.clear();
+        if let Some(bytes) = self.take_pending() {
             self.out.push_back(Transmit::Data(bytes));
         }
+    }
+
+    /// The command bytes not yet handed out, if any.
+    fn take_pending(&mut self) -> Option<Bytes> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        // Copied out (one exact allocation) rather than handed over: the buffer keeps its
+        // capacity for the next commands, and a `Bytes` made from a `Vec` with spare
+        // capacity would cost a second allocation for its shared header.
+        let bytes = Bytes::copy_from_slice(&self.pending);
+        self.pending.clear();
+        Some(bytes)
     }
 
     fn push_transmit(&mut self, transmit: Transmit) {
@@ -725,15 +733,17 @@ impl ClientSession {
     }
 
     /// Produces more content for the driver: a `DATA` piece, or a `BDAT` chunk when the
-    /// replies so far allow one.
-    fn produce(&mut self) -> bool {
+    /// replies so far allow one. Called with nothing else waiting to go out: a `DATA`
+    /// piece is returned to be handed out directly, a chunk is queued (`true`).
+    fn produce(&mut self) -> (bool, Option<Bytes>) {
         let Some((_, stream)) = self.stream.as_mut() else {
-            return false;
+            return (false, None);
         };
+        let mut piece = None;
         let produced = if stream.is_data() {
             match stream.next_piece(self.config.data_piece_size) {
                 Some(Piece::Data { bytes, last }) => {
-                    self.out.push_back(Transmit::Data(bytes));
+                    piece = Some(bytes);
                     if last {
                         self.stream = None;
                         self.expect(Expect::Final {
@@ -764,7 +774,7 @@ impl ClientSession {
             self.deadline_stale = true;
             self.update_deadline(None);
         }
-        produced
+        (produced && piece.is_none(), piece)
     }
 
     /// Records the failure of the transaction in progress, stops its content.
@@ -1103,13 +1113,19 @@ impl Session for ClientSession {
         if let Some(transmit) = self.out.pop_front() {
             return Some(transmit);
         }
-        self.flush_pending();
-        if let Some(transmit) = self.out.pop_front() {
-            return Some(transmit);
+        // `out` is empty: the pending command bytes are next.
+        if let Some(bytes) = self.take_pending() {
+            return Some(Transmit::Data(bytes));
         }
-        if self.phase != Phase::Closed && self.produce() {
-            self.flush_pending();
-            return self.out.pop_front();
+        if self.phase != Phase::Closed {
+            match self.produce() {
+                (_, Some(piece)) => return Some(Transmit::Data(piece)),
+                (true, None) => {
+                    self.flush_pending();
+                    return self.out.pop_front();
+                }
+                (false, None) => {}
+            }
         }
         None
     }
