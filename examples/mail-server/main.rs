@@ -11,7 +11,8 @@
 //! user exists). See `--help`.
 //!
 //! A message answered with `250` is on disk, fsynced, before the `250` is sent. Ctrl-C
-//! stops accepting connections and lets open sessions finish.
+//! or SIGTERM stops accepting connections and lets open sessions finish (outbound
+//! sessions end with `QUIT`).
 //!
 //! ## Relaying
 //!
@@ -377,8 +378,16 @@ async fn run(args: Args) -> Result<(), String> {
     let shutdown = Shutdown::new();
     {
         let shutdown = shutdown.clone();
+        // Ctrl-C (SIGINT) and SIGTERM (what service managers send) both drain: no new
+        // connections, open sessions may finish, outbound sessions end with QUIT.
+        let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            let mut terminate = terminate;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
             info!("shutting down: no new connections; open sessions may finish");
             shutdown.trigger();
         });
