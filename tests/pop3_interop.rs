@@ -14,7 +14,7 @@ mod tempdir;
 use std::path::Path;
 use std::process::Command;
 
-use support::{MailServer, RawSmtp, TempDir, have_program, python, without_received};
+use support::{MailServer, RawSmtp, TempDir, have_program, lf, python, without_received};
 
 /// A message whose body has lines starting with `.` (dot-stuffed on both protocols).
 const DOTS: &[u8] = b"From: a@x.org\r\nTo: alice@example.test\r\nSubject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n";
@@ -361,21 +361,6 @@ fn curl_list_retr_top() {
     let top = curl(&["-X", "TOP 1 0", &base]);
     let header_end = stored[0].windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert_eq!(top, &stored[0][..header_end]);
-}
-
-/// `message` with every CRLF as LF (what local delivery programs write).
-fn lf(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len());
-    let mut i = 0;
-    while i < message.len() {
-        if message[i] == b'\r' && message.get(i + 1) == Some(&b'\n') {
-            i += 1;
-            continue;
-        }
-        out.push(message[i]);
-        i += 1;
-    }
-    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -1063,7 +1063,7 @@ fn a_relays_into_postfix() {
     // Postfix keeps LF line ends, and its own trace fields on top; below them, A's
     // Received header and then the message as sent.
     let stored = postfix::without_trace(&got[0]);
-    assert_eq!(stored, &postfix::lf(&body)[..]);
+    assert_eq!(stored, &support::lf(&body)[..]);
     let text = String::from_utf8_lossy(&got[0]).into_owned();
     assert!(text.starts_with("Return-Path: <alice@a.test>\n"), "{text}");
     assert!(text.contains("by a.test"), "A's Received header: {text}");

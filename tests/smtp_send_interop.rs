@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use mailwire_mime::{Address, Mailbox, Message};
 use postfix::Postfix;
 use support::{
-    MailServer, RawSmtp, TempDir, example_bin, free_port, have_program, wait_for_port, which,
+    MailServer, RawSmtp, TempDir, example_bin, free_port, have_program, lf, wait_for_port, which,
     without_received,
 };
 
@@ -875,39 +875,6 @@ fn usage_errors_and_unreachable_servers() {
 // ---------------------------------------------------------------------------------------
 // Postfix
 
-/// Postfix's prepended trace fields (`Return-Path`, `X-Original-To`, `Delivered-To`,
-/// `Received`, folded or not) removed from a delivered message.
-fn without_postfix_trace(message: &[u8]) -> &[u8] {
-    let mut rest = message;
-    let trace = [
-        &b"Return-Path:"[..],
-        b"X-Original-To:",
-        b"Delivered-To:",
-        b"Received:",
-    ];
-    while trace.iter().any(|name| rest.starts_with(name)) {
-        let mut end = 0;
-        loop {
-            let Some(lf) = rest[end..].iter().position(|&b| b == b'\n') else {
-                return &[];
-            };
-            end += lf + 1;
-            if !matches!(rest.get(end), Some(b' ' | b'\t')) {
-                break;
-            }
-        }
-        rest = &rest[end..];
-    }
-    rest
-}
-
-/// What Postfix writes into a Maildir: LF line ends.
-fn lf(bytes: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(bytes)
-        .replace("\r\n", "\n")
-        .into_bytes()
-}
-
 #[test]
 fn postfix_takes_a_built_message_with_attachments_by_bdat() {
     if !have_program("postfix") {
@@ -956,7 +923,7 @@ fn postfix_takes_a_built_message_with_attachments_by_bdat() {
     let delivered = postfix.wait_for_messages("b", 1);
     assert_eq!(delivered.len(), 1, "log:\n{}", postfix.log());
     let sent = std::fs::read(&saved).expect("--save wrote the message");
-    let body = without_postfix_trace(&delivered[0]);
+    let body = postfix::without_trace(&delivered[0]);
     assert_eq!(
         String::from_utf8_lossy(body),
         String::from_utf8_lossy(&lf(&sent)),
@@ -1060,7 +1027,7 @@ fn postfix_refuses_an_unknown_user() {
     );
     let delivered = postfix.wait_for_messages("b", 1);
     assert_eq!(delivered.len(), 1, "log:\n{}", postfix.log());
-    assert_eq!(without_postfix_trace(&delivered[0]), &lf(&eml)[..]);
+    assert_eq!(postfix::without_trace(&delivered[0]), &lf(&eml)[..]);
 
     let run = send(
         &format!(

@@ -450,9 +450,15 @@ pub(crate) fn messages_in(dir: &Path) -> Vec<Vec<u8>> {
 
 /// Strips the `Received:` header(s) the server adds at the top, for comparing bodies.
 pub(crate) fn without_received(message: &[u8]) -> &[u8] {
+    without_leading_fields(message, &[b"Received:"])
+}
+
+/// `message` without the header fields at its top whose names (with the colon) are in
+/// `names`, folded or not: the trace fields an MTA prepends.
+pub(crate) fn without_leading_fields<'m>(message: &'m [u8], names: &[&[u8]]) -> &'m [u8] {
     let mut rest = message;
-    while rest.starts_with(b"Received:") {
-        // A folded header: continuation lines start with space or tab.
+    while names.iter().any(|name| rest.starts_with(name)) {
+        // A folded field: continuation lines start with space or tab.
         let mut end = 0;
         loop {
             let Some(lf) = rest[end..].iter().position(|&b| b == b'\n') else {
@@ -534,4 +540,19 @@ impl RawSmtp {
         let _ = self.reader.read_to_string(&mut rest);
         rest
     }
+}
+
+/// `bytes` with CRLF turned into LF: what local delivery programs (Postfix, fetchmail, getmail) write into a Maildir.
+pub(crate) fn lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }

@@ -274,40 +274,13 @@ fn path_str(path: &Path) -> &str {
 /// `Received`, folded or not) removed from a delivered message. Received headers that
 /// came with the message go too (they are all at the top).
 pub(crate) fn without_trace(message: &[u8]) -> &[u8] {
-    let mut rest = message;
-    let trace = [
-        &b"Return-Path:"[..],
-        b"X-Original-To:",
-        b"Delivered-To:",
-        b"Received:",
-    ];
-    while trace.iter().any(|name| rest.starts_with(name)) {
-        let mut end = 0;
-        loop {
-            let Some(lf) = rest[end..].iter().position(|&b| b == b'\n') else {
-                return &[];
-            };
-            end += lf + 1;
-            if !matches!(rest.get(end), Some(b' ' | b'\t')) {
-                break;
-            }
-        }
-        rest = &rest[end..];
-    }
-    rest
-}
-
-/// `bytes` with CRLF turned into LF: what Postfix writes into a Maildir.
-pub(crate) fn lf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-            i += 1;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
+    crate::support::without_leading_fields(
+        message,
+        &[
+            b"Return-Path:",
+            b"X-Original-To:",
+            b"Delivered-To:",
+            b"Received:",
+        ],
+    )
 }
