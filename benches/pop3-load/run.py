@@ -16,51 +16,22 @@ Python 3 standard library only. Run as root (Dovecot's master). Everything start
 stopped, and the temp dir removed, on exit, also on failure and on SIGINT/SIGTERM.
 """
 
-import argparse
-import datetime
 import os
 import platform
-import resource
-import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from loadkit import CLEANUPS, free_port, log  # noqa: E402
+import loadkit  # noqa: E402
+
 DOVECOT = "/usr/sbin/dovecot"
 NOBODY = 65534
 LOAD_USER = "u"
 PASSWORD = "secret-pw"
-
-CLEANUPS = []  # callables, run in reverse order at exit
-
-
-def log(*parts):
-    print(*parts, flush=True)
-
-
-def on_signal(signum, _frame):
-    raise SystemExit(f"stopped by signal {signum}")
-
-
-def run_cleanups():
-    while CLEANUPS:
-        fn = CLEANUPS.pop()
-        try:
-            fn()
-        except Exception as e:  # cleanup must go on
-            log(f"  cleanup: {e}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def machine():
@@ -78,14 +49,7 @@ def machine():
 
 def proc_kib(pid, field):
     """A kB field of /proc/PID/status (VmRSS, VmHWM), in KiB; 0 when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
+    return loadkit.proc_status(pid, field, default=0)
 
 
 def proc_pss(pid):
@@ -201,32 +165,17 @@ def chown_tree(path, uid, gid):
 
 
 def wait_pop3(port, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                data = s.recv(512)
-                if data.startswith(b"+OK"):
-                    s.sendall(b"QUIT\r\n")
-                    s.recv(512)
-                    return
-                last = data
-        except OSError as e:
-            last = e
-        time.sleep(0.1)
-    raise RuntimeError(f"no +OK greeting on port {port}: {last}")
+    loadkit.wait_greeting(port, timeout, ok=b"+OK", read_quit_reply=True)
 
 
-class OurServer:
+class OurServer(loadkit.OurServer):
     """The example mail-server in the foreground, logging to a file."""
 
-    name = "ours"
+    label = "our server"
+    ready = b"POP3 listening on"
 
     def __init__(self, binary, workdir, users):
-        self.port = free_port()
-        self.data = os.path.join(workdir, "ours-data")
-        self.log_path = os.path.join(workdir, "ours.log")
+        super().__init__(workdir, "ours", free_port())
         self.args = [binary, "--data", self.data,
                      "--smtp", f"127.0.0.1:{free_port()}",
                      "--pop3", f"127.0.0.1:{self.port}",
@@ -234,49 +183,16 @@ class OurServer:
                      "--max-connections", str(len(users) + 100)]
         for user in users:
             self.args += ["--user", f"{user}:{PASSWORD}"]
-        self.proc = None
         os.makedirs(self.data, exist_ok=True)
 
     def maildir(self, user):
         return os.path.join(self.data, user)
 
-    def start(self):
-        self.logfile = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.args, stdout=self.logfile, stderr=subprocess.STDOUT)
-        CLEANUPS.append(self.stop)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"our server exited: {self.tail()}")
-            with open(self.log_path, "rb") as f:
-                if b"POP3 listening on" in f.read():
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"our server did not start: {self.tail()}")
+    def wait_ready(self):
         wait_pop3(self.port)
-        return self
 
     def pids(self):
         return [self.proc.pid]
-
-    def tail(self, n=5):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.logfile.close()
 
 
 class Dovecot:
@@ -386,13 +302,7 @@ service pop3-login {{
         return out
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        loadkit.stop_process(self.proc)
 
 
 # ------------------------------------------------------------------------------------
@@ -615,14 +525,13 @@ def load_phase(servers, expected, opts):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = loadkit.parser(__doc__)
     p.add_argument("--messages", type=int, default=1000, help="messages in the maildrop (default 1000)")
     p.add_argument("--size", type=int, default=4096, help="octets per message, as stored (default 4096)")
     p.add_argument("--rounds", type=int, default=5, help="load rounds; rates are the median (default 5)")
     p.add_argument("--idle", type=int, default=500, help="idle authenticated sessions (default 500)")
     p.add_argument("--only", choices=["load", "idle"], action="append", help="run only these phases")
-    p.add_argument("--no-build", action="store_true", help="use the binary already built")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, maildirs)")
+    loadkit.add_common_flags(p, "logs, maildirs")
     opts = p.parse_args()
     phases = opts.only or ["idle", "load"]
 
@@ -630,36 +539,13 @@ def main():
         sys.exit("run as root: Dovecot's master needs it")
     if not os.path.exists(DOVECOT) or not os.path.exists("/usr/lib/dovecot/pop3"):
         sys.exit("dovecot not found (apt-get install dovecot-pop3d)")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(soft, min(hard, 65536))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    if want < 3 * opts.idle:
-        sys.exit(f"open-file limit {want} too low for {opts.idle} idle sessions")
-
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-    binary = os.path.join(target_dir, "release", "examples", "mail-server")
-    if not opts.no_build:
-        log("building the release example ...")
-        subprocess.run(["cargo", "build", "--release", "--example", "mail-server"], cwd=REPO, check=True)
-    env_log = os.environ.setdefault("RUST_LOG", "info")
-
-    workdir = tempfile.mkdtemp(prefix="pop3-load-")
-    os.chmod(workdir, 0o755)
-    if not opts.keep:
-        CLEANUPS.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
-    try:
-        ok = run(opts, phases, binary, workdir, env_log)
-    finally:
-        run_cleanups()
-        if opts.keep:
-            log(f"kept {workdir}")
+    binary, env_log = loadkit.prepare(opts, idle_sessions=opts.idle)
+    ok = loadkit.in_workdir("pop3-load-", opts.keep, lambda workdir: run(opts, phases, binary, workdir, env_log))
     sys.exit(0 if ok else 1)
 
 
 def run(opts, phases, binary, workdir, env_log):
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = loadkit.date_utc()
     version = subprocess.run([DOVECOT, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
     log(f"{date}; {machine()}; Dovecot {version}; RUST_LOG={env_log}; temp dir {workdir}")
     idle_users = [f"i{k}" for k in range(opts.idle)] if "idle" in phases else []
@@ -680,7 +566,7 @@ def run(opts, phases, binary, workdir, env_log):
     servers = [ours, dovecot]
 
     summary = [f"- Date: {date}", f"- Machine: {machine()}", f"- Dovecot {version}",
-               f"- Command: `{' '.join(['benches/pop3-load/run.py'] + sys.argv[1:])}` (RUST_LOG={env_log})"]
+               f"- Command: `{loadkit.command_line('benches/pop3-load/run.py')}` (RUST_LOG={env_log})"]
     ok = True
     if "idle" in phases:
         log(f"\n== idle: {opts.idle} authenticated sessions per server ==")
@@ -711,8 +597,7 @@ def run(opts, phases, binary, workdir, env_log):
             b = statistics.median(r[2] for r in results[("dovecot", mode)])
             summary.append(f"| {mode}, server CPU per message (lower is better) | {a:.1f} us | {b:.1f} us | {a / b:.2f} (Dovecot / ours = {b / a:.2f}) |")
         summary.append(f"- Our server's peak RSS (VmHWM): {proc_kib(ours.proc.pid, 'VmHWM')} KiB")
-    log("\n## Summary\n")
-    log("\n".join(summary))
+    loadkit.show_summary(summary)
     return ok
 
 

@@ -20,92 +20,35 @@ Python 3 standard library only. Run as root (like benches/smtp-load). Everything
 is stopped, and the temp dir removed, on exit, also on failure and on SIGINT/SIGTERM.
 """
 
-import argparse
 import datetime
 import os
-import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from loadkit import (count_files, free_port, log, proc_cpu_seconds)  # noqa: E402
+import loadkit  # noqa: E402
+
 FROM = "a@src.test"
 TO = "u@example.test"
 
-CLEANUPS = []
 
-
-def log(*parts):
-    print(*parts, flush=True)
-
-
-def on_signal(signum, _frame):
-    raise SystemExit(f"stopped by signal {signum}")
-
-
-def run_cleanups():
-    while CLEANUPS:
-        fn = CLEANUPS.pop()
-        try:
-            fn()
-        except Exception as e:  # cleanup must go on
-            log(f"  cleanup: {e}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_greeting(port, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                data = s.recv(512)
-                if data.startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
-                    return
-                last = data
-        except OSError as e:
-            last = e
-        time.sleep(0.1)
-    raise RuntimeError(f"no 220 greeting on port {port}: {last}")
-
-
-def count_files(path, suffix=""):
-    try:
-        return sum(1 for name in os.listdir(path) if name.endswith(suffix))
-    except FileNotFoundError:
-        return 0
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-
-
-class OurServer:
+class OurServer(loadkit.OurServer):
     """The example mail-server in the foreground, logging to a file; every listener on a
     free loopback port (the SMTP one fixed at construction, so that A can be told it
     before B runs)."""
 
+    log_mode = "ab"
+    tail_lines = 8
+    stop_timeout = 20
+
     def __init__(self, binary, workdir, name, domain, extra):
-        self.name = name
-        self.port = free_port()
-        self.data = os.path.join(workdir, name + "-data")
-        self.log_path = os.path.join(workdir, name + ".log")
+        super().__init__(workdir, name, free_port())
         self.args = [
             binary,
             "--data", self.data,
@@ -114,69 +57,10 @@ class OurServer:
             "--domain", domain,
             "--user", "u:secret-pw",
         ] + list(extra)
-        self.proc = None
-
-    def start(self):
-        os.makedirs(self.data, exist_ok=True)
-        self.logfile = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=self.logfile, stderr=subprocess.STDOUT)
-        CLEANUPS.append(self.stop)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.tail()}")
-            with open(self.log_path, "rb") as f:
-                if b"SMTP listening on" in f.read():
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"{self.name} did not start: {self.tail()}")
-        wait_greeting(self.port)
-        return self
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def stored(self):
-        return count_files(os.path.join(self.data, "u", "new"))
-
-    def log_text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def log_count(self, *words):
-        return sum(1 for line in self.log_text().splitlines() if all(w in line for w in words))
-
-    def tail(self, n=8):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.logfile.close()
-        if self.stop in CLEANUPS:
-            CLEANUPS.remove(self.stop)
 
 
 def smtp_source(port, messages, sessions):
-    cmd = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096", "-d",
-           "-f", FROM, "-t", TO, f"127.0.0.1:{port}"]
-    start = time.monotonic()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wall = time.monotonic() - start
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout[-2000:]}")
+    cmd, wall, _cpu = loadkit.smtp_source(port, messages, sessions, FROM, TO)
     return cmd, wall
 
 
@@ -319,22 +203,8 @@ def span(text, *words):
     return (max(found) - min(found)).total_seconds()
 
 
-def machine():
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // 1024
-    pf = subprocess.run(["postconf", "-d", "-h", "mail_version"], stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL, text=True).stdout.strip()
-    return f"{os.cpu_count()} × {cpu}, {mem} MiB RAM, Linux {platform.release()}, Postfix {pf}"
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = loadkit.parser(__doc__)
     p.add_argument("--messages", type=int, default=10000, help="messages per run (default 10000)")
     p.add_argument("--sessions", type=int, default=4,
                    help="A's --max-per-destination and the baseline's smtp-source -s (default 4)")
@@ -344,8 +214,7 @@ def main():
     p.add_argument("--settle-timeout", type=int, default=300, help="seconds to wait for the first attempts to fail (default 300)")
     p.add_argument("--drain-timeout", type=int, default=600, help="seconds to wait for A's queue to empty (default 600)")
     p.add_argument("--strace", metavar="FILE", help="count A's system calls during each drain into FILE.MODE.rN (slows A: diagnosis only)")
-    p.add_argument("--no-build", action="store_true", help="use the binary already built")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, Maildirs, queues)")
+    loadkit.add_common_flags(p, "logs, Maildirs, queues")
     opts = p.parse_args()
     modes = [m for m in opts.modes.split(",") if m]
     if any(m not in ("durable", "discard") for m in modes):
@@ -356,32 +225,14 @@ def main():
     for tool in ("smtp-source", "cargo"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install postfix; Rust toolchain)")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-    binary = os.path.join(target_dir, "release", "examples", "mail-server")
-    if not opts.no_build:
-        log("building the release example ...")
-        subprocess.run(["cargo", "build", "--release", "--example", "mail-server"], cwd=REPO, check=True)
-    env_log = os.environ.setdefault("RUST_LOG", "info")
-
-    workdir = tempfile.mkdtemp(prefix="relay-load-")
-    os.chmod(workdir, 0o755)
-    if not opts.keep:
-        CLEANUPS.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
-    try:
-        ok = run(opts, modes, binary, workdir, env_log)
-    finally:
-        run_cleanups()
-        if opts.keep:
-            log(f"kept {workdir}")
+    binary, env_log = loadkit.prepare(opts)
+    ok = loadkit.in_workdir("relay-load-", opts.keep, lambda workdir: run(opts, modes, binary, workdir, env_log))
     sys.exit(0 if ok else 1)
 
 
 def run(opts, modes, binary, workdir, env_log):
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    log(f"{date}; {machine()}; RUST_LOG={env_log}; load average at start {os.getloadavg()[0]:.1f}")
+    date = loadkit.date_utc()
+    log(f"{date}; {loadkit.machine()}; RUST_LOG={env_log}; load average at start {os.getloadavg()[0]:.1f}")
     results = {}
     commands = set()
     for rnd in range(opts.rounds):
@@ -396,8 +247,8 @@ def run(opts, modes, binary, workdir, env_log):
     ok = True
     summary = [
         f"- Date: {date}",
-        f"- Machine: {machine()}",
-        f"- Command: `{' '.join(['benches/relay-load/run.py'] + sys.argv[1:])}` (RUST_LOG={env_log})",
+        f"- Machine: {loadkit.machine()}",
+        f"- Command: `{loadkit.command_line('benches/relay-load/run.py')}` (RUST_LOG={env_log})",
         f"- Load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine competes for the cores)",
         "- Baseline: " + ", ".join(f"`{c}`" for c in sorted(commands)),
         "",
@@ -412,8 +263,7 @@ def run(opts, modes, binary, workdir, env_log):
         met = ratio >= 0.8
         ok = ok and met
         summary.append(f"| {mode} | {base:.0f} | {rel:.0f} | {ratio:.2f} | {rel_250:.0f} | {rel_250 / base:.2f} | {'met' if met else 'MISSED'} |")
-    log("\n## Summary\n")
-    log("\n".join(summary))
+    loadkit.show_summary(summary)
     return ok
 
 
