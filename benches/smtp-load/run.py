@@ -15,12 +15,8 @@ Python 3 standard library only. Run as root (smtp-sink -u, Postfix). Everything 
 stopped, and the temp dir removed, on exit, also on failure and on SIGINT/SIGTERM.
 """
 
-import argparse
-import datetime
 import os
-import platform
 import re
-import resource
 import shutil
 import signal
 import smtplib
@@ -28,55 +24,16 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from loadkit import (CLEANUPS, count_files, forget, free_port, log, proc_cpu_seconds,  # noqa: E402
+                     proc_status, wait_greeting)
+import loadkit  # noqa: E402
+
 FROM = "a@example.test"
 TO = "u@example.test"
-
-CLEANUPS = []  # callables, run in reverse order at exit
-
-
-def log(*parts):
-    print(*parts, flush=True)
-
-
-def on_signal(signum, _frame):
-    raise SystemExit(f"stopped by signal {signum}")
-
-
-def run_cleanups():
-    while CLEANUPS:
-        fn = CLEANUPS.pop()
-        try:
-            fn()
-        except Exception as e:  # cleanup must go on
-            log(f"  cleanup: {e}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status(pid, field):
-    """A kB field of /proc/PID/status (VmRSS, VmHWM), in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/{pid}/status")
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
 def server_inodes(pid):
@@ -118,30 +75,6 @@ def server_holds(pid, server_port, client_port):
     return False
 
 
-def wait_greeting(port, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                data = s.recv(512)
-                if data.startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
-                    return
-                last = data
-        except OSError as e:
-            last = e
-        time.sleep(0.1)
-    raise RuntimeError(f"no 220 greeting on port {port}: {last}")
-
-
-def count_files(path):
-    try:
-        return len(os.listdir(path))
-    except FileNotFoundError:
-        return 0
-
-
 # ------------------------------------------------------------------------------------
 # The servers.
 
@@ -162,14 +95,11 @@ def listener_flags(binary):
     return flags
 
 
-class OurServer:
+class OurServer(loadkit.OurServer):
     """The example mail-server, in the foreground, logging to a file."""
 
     def __init__(self, binary, workdir, name, extra):
-        self.name = name
-        self.port = free_port()
-        self.data = os.path.join(workdir, name + "-data")
-        self.log_path = os.path.join(workdir, name + ".log")
+        super().__init__(workdir, name, free_port())
         self.args = [
             binary,
             "--data", self.data,
@@ -177,54 +107,6 @@ class OurServer:
             "--domain", "example.test",
             "--user", "u:secret-pw",
         ] + listener_flags(binary) + list(extra)
-        self.proc = None
-
-    def start(self):
-        os.makedirs(self.data, exist_ok=True)
-        self.logfile = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.args, stdout=self.logfile, stderr=subprocess.STDOUT)
-        CLEANUPS.append(self.stop)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.tail()}")
-            with open(self.log_path, "rb") as f:
-                if b"SMTP listening on" in f.read():
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"{self.name} did not start: {self.tail()}")
-        wait_greeting(self.port)
-        return self
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def stored(self):
-        return count_files(os.path.join(self.data, "u", "new"))
-
-    def tail(self, n=5):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def log_text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.logfile.close()
 
 
 class SmtpSink:
@@ -242,13 +124,7 @@ class SmtpSink:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        loadkit.stop_process(self.proc)
 
 
 class Postfix:
@@ -396,19 +272,7 @@ in_flow_delay = 0s
 
 
 def smtp_source(port, messages, sessions, reuse):
-    cmd = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096"]
-    if reuse:
-        cmd.append("-d")
-    cmd += ["-f", FROM, "-t", TO, f"127.0.0.1:{port}"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout[-2000:]}")
-    return cmd, wall, cpu
+    return loadkit.smtp_source(port, messages, sessions, FROM, TO, reuse)
 
 
 WORKLOADS = [
@@ -481,7 +345,7 @@ def load_phase(opts, binary, workdir):
                         f"most threads {sampler.threads}")
             finally:
                 server.stop()
-                CLEANUPS.remove(server.stop)
+                forget(server.stop)
     return results, (peak_rss, peak_threads), ours_cpu, notes, sorted(commands)
 
 
@@ -585,7 +449,7 @@ def idle_phase(opts, binary, workdir):
         )
     finally:
         server.stop()
-        CLEANUPS.remove(server.stop)
+        forget(server.stop)
     return out
 
 
@@ -642,20 +506,19 @@ class RssSampler(threading.Thread):
         self.join()
 
 
-def drip_command(port, limit, timeout_s):
-    """Sends 'EHLO drip.example\\r\\n' one byte per second; the command timeout must cut it."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    greeting, rest = read_reply(s)
+def drip(s, received, limit, data=None):
+    """Sends one byte a second on `s` (the bytes of `data`, then nothing more; b"X" for
+    ever when `data` is None) and collects what the server says, until it closes the
+    connection or `limit` seconds pass; then closes `s`. Returns (seconds until closed or
+    None, bytes sent, bytes received after `received`)."""
     t0 = time.monotonic()
-    data = b"EHLO drip.example\r\n"
-    received = rest
     closed_at = None
     sent = 0
     try:
         while time.monotonic() - t0 < limit:
-            if sent < len(data):
+            if data is None or sent < len(data):
                 try:
-                    s.sendall(data[sent:sent + 1])
+                    s.sendall(b"X" if data is None else data[sent:sent + 1])
                     sent += 1
                 except OSError:
                     closed_at = time.monotonic() - t0
@@ -674,6 +537,14 @@ def drip_command(port, limit, timeout_s):
                 break
     finally:
         s.close()
+    return closed_at, sent, received
+
+
+def drip_command(port, limit, timeout_s):
+    """Sends 'EHLO drip.example\\r\\n' one byte per second; the command timeout must cut it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    greeting, rest = read_reply(s)
+    closed_at, sent, received = drip(s, rest, limit, b"EHLO drip.example\r\n")
     ok = closed_at is not None and received.startswith(b"421 4.4.2") and closed_at <= timeout_s + 3
     return dict(ok=ok, closed_at=closed_at, bytes_sent=sent, reply=received.decode(errors="replace").strip())
 
@@ -688,32 +559,7 @@ def drip_data(port, limit):
         reply, rest = read_reply(s, rest)
     if not reply.startswith(b"354"):
         raise RuntimeError(f"DATA: {reply!r}")
-    t0 = time.monotonic()
-    closed_at = None
-    received = rest
-    sent = 0
-    try:
-        while time.monotonic() - t0 < limit:
-            try:
-                s.sendall(b"X")
-                sent += 1
-            except OSError:
-                closed_at = time.monotonic() - t0
-                break
-            s.settimeout(1.0)
-            try:
-                chunk = s.recv(4096)
-                if not chunk:
-                    closed_at = time.monotonic() - t0
-                    break
-                received += chunk
-            except socket.timeout:
-                pass
-            except OSError:
-                closed_at = time.monotonic() - t0
-                break
-    finally:
-        s.close()
+    closed_at, sent, received = drip(s, rest, limit)
     return dict(ok=closed_at is not None, closed_at=closed_at, bytes_sent=sent,
                 reply=received.decode(errors="replace").strip())
 
@@ -887,25 +733,11 @@ def hostile_phase(opts, binary, workdir):
                             hwm_before=hwm0, hwm=proc_status(server.pid, "VmHWM"))
     finally:
         server.stop()
-        CLEANUPS.remove(server.stop)
+        forget(server.stop)
     return out
 
 
 # ------------------------------------------------------------------------------------
-
-
-def machine():
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // 1024
-    pf = subprocess.run(["postconf", "-d", "-h", "mail_version"], stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL, text=True).stdout.strip()
-    return f"{os.cpu_count()} × {cpu}, {mem} MiB RAM, Linux {platform.release()}, Postfix {pf}"
 
 
 def yes(b):
@@ -913,7 +745,7 @@ def yes(b):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = loadkit.parser(__doc__)
     p.add_argument("--messages", type=int, default=20000, help="messages per smtp-source run (default 20000)")
     p.add_argument("--rounds", type=int, default=3, help="rounds of the load phase; rates are the median (default 3)")
     p.add_argument("--idle", type=int, default=1000, help="idle sessions to hold open (default 1000)")
@@ -921,8 +753,7 @@ def main():
     p.add_argument("--never-read-limit", type=int, default=150, help="seconds to wait for the never-reading client to be cut (default 150)")
     p.add_argument("--drain-timeout", type=int, default=600, help="seconds to wait for Postfix to deliver its queue (default 600)")
     p.add_argument("--only", choices=["load", "idle", "hostile"], action="append", help="run only these phases (repeatable)")
-    p.add_argument("--no-build", action="store_true", help="use the binary already built")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, Maildirs, Postfix queue)")
+    loadkit.add_common_flags(p, "logs, Maildirs, Postfix queue")
     opts = p.parse_args()
     phases = opts.only or ["load", "idle", "hostile"]
 
@@ -931,38 +762,15 @@ def main():
     for tool in ("smtp-source", "smtp-sink", "postfix", "cargo"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install postfix; Rust toolchain)")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(soft, min(hard, 65536))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    if want < 3 * opts.idle:
-        sys.exit(f"open-file limit {want} too low for {opts.idle} idle sessions")
-
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-    binary = os.path.join(target_dir, "release", "examples", "mail-server")
-    if not opts.no_build:
-        log("building the release example ...")
-        subprocess.run(["cargo", "build", "--release", "--example", "mail-server"], cwd=REPO, check=True)
-    env_log = os.environ.setdefault("RUST_LOG", "info")
-
-    workdir = tempfile.mkdtemp(prefix="smtp-load-")
-    os.chmod(workdir, 0o755)
-    if not opts.keep:
-        CLEANUPS.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
-    try:
-        run(opts, phases, binary, workdir, env_log)
-    finally:
-        run_cleanups()
-        if opts.keep:
-            log(f"kept {workdir}")
+    binary, env_log = loadkit.prepare(opts, idle_sessions=opts.idle)
+    loadkit.in_workdir("smtp-load-", opts.keep, lambda workdir: run(opts, phases, binary, workdir, env_log))
 
 
 def run(opts, phases, binary, workdir, env_log):
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    log(f"{date}; {machine()}; RUST_LOG={env_log}; temp dir {workdir}")
-    summary = [f"- Date: {date}", f"- Machine: {machine()}",
-               f"- Command: `{' '.join(['benches/smtp-load/run.py'] + sys.argv[1:])}` (RUST_LOG={env_log})"]
+    date = loadkit.date_utc()
+    log(f"{date}; {loadkit.machine()}; RUST_LOG={env_log}; temp dir {workdir}")
+    summary = [f"- Date: {date}", f"- Machine: {loadkit.machine()}",
+               f"- Command: `{loadkit.command_line('benches/smtp-load/run.py')}` (RUST_LOG={env_log})"]
     failed = []
     load0 = f"{os.getloadavg()[0]:.1f}"
 
@@ -1064,8 +872,7 @@ def run(opts, phases, binary, workdir, env_log):
     summary.append("")
     summary.append(f"- Load average at the start: {load0}; at the end: {os.getloadavg()[0]:.1f} "
                    "(other work on the machine shares the 2 cores)")
-    log("\n== summary (Markdown) ==\n")
-    log("\n".join(summary))
+    loadkit.show_summary(summary, "== summary (Markdown) ==")
     if failed:
         log("\nMISSED: " + "; ".join(failed))
         sys.exit(1)
