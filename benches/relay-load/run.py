@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ left in benches/ by the import below
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from loadkit import (count_files, free_port, log, proc_cpu_seconds)  # noqa: E402
 import loadkit  # noqa: E402

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ left in benches/ by the import below
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from loadkit import (CLEANUPS, count_files, forget, free_port, log, proc_cpu_seconds,  # noqa: E402
                      proc_status, wait_greeting)
