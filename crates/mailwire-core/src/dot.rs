@@ -335,15 +335,6 @@ impl DotDecoder {
         let mut p = 0;
         // Before this, the fast path found the content not clean: go byte-wise.
         let mut slow_until = 0;
-        // The first NUL, found once (a vectorised search) so that the fast path need not
-        // look for one in every pair: it stops before it, and the byte-wise path (which
-        // goes over every byte it is given with `memchr3` in `Mid`) records it in
-        // `saw_nul` before going past it.
-        let first_nul = if self.saw_nul {
-            len
-        } else {
-            memchr::memchr(0, input).unwrap_or(len)
-        };
         while p < len {
             // `p < len`: `input[p]` is in bounds.
             let byte = input[p];
@@ -352,10 +343,13 @@ impl DotDecoder {
                 DecodeState::LineStart => byte != b'.',
                 _ => false,
             };
-            let limit = if p <= first_nul { first_nul } else { len };
-            if fast && p >= slow_until && limit - p >= FAST_MIN {
-                let rest = &input[p..limit];
-                let (clean, slow) = first_segment::<false>(rest);
+            if fast && p >= slow_until && len - p >= FAST_MIN {
+                let rest = &input[p..];
+                let (clean, slow) = if self.saw_nul {
+                    first_segment::<false>(rest)
+                } else {
+                    first_segment::<true>(rest)
+                };
                 slow_until = p + clean + slow;
                 if clean > 0 {
                     p += clean;
