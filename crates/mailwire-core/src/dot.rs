@@ -43,6 +43,9 @@
 //! server on the path does not, lets a sender smuggle a second message through. What to do
 //! with bare CR and bare LF in the content is [`BareLineEndings`].
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use memchr::{memchr2, memchr3};
 
 /// Below this many bytes of input left, the byte-wise path is used directly.
@@ -623,6 +626,40 @@ impl DotEncoder {
         out.extend_from_slice(&input[run..p]);
     }
 
+    /// Stuffs `input`, content that the caller knows has no bare CR and no bare LF (every
+    /// line end is CR LF, as [`bare_line_endings`] `== 0` over the whole content tells), and
+    /// appends it to `out`: the same bytes as [`encode`](Self::encode) gives for such
+    /// content, in any pieces, found faster, since only a dot that starts a line needs work
+    /// and those are found with a vectorised search for LF "." instead of a look at every
+    /// pair of octets. Content that does have bare line endings is passed on with them (not
+    /// normalised; never a panic): use `encode` for it. [`finish`](Self::finish) ends the
+    /// content as usual.
+    pub fn encode_crlf_clean(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        /// LF "." inside the input: a dot that starts a line (other than the input's first).
+        static LINE_DOT: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"\n."));
+        let Some(&last) = input.last() else {
+            return;
+        };
+        out.reserve(input.len() + 16);
+        if self.state == EncodeState::LineStart && input.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        let mut run = 0;
+        for at in LINE_DOT.find_iter(input) {
+            // `input[at]` is the LF and `input[at + 1]` the dot: the extra dot goes between.
+            out.extend_from_slice(input.get(run..=at).unwrap_or_default());
+            out.push(b'.');
+            run = at + 1;
+        }
+        out.extend_from_slice(input.get(run..).unwrap_or_default());
+        self.state = match last {
+            b'\n' => EncodeState::LineStart,
+            b'\r' => EncodeState::Cr,
+            _ => EncodeState::Mid,
+        };
+    }
+
     /// Ends the content: CRLF if it did not end with one (a bare CR at the end is completed
     /// to CRLF), then the terminator `.` CRLF. The encoder is then ready for new content.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
@@ -634,6 +671,58 @@ impl DotEncoder {
         out.extend_from_slice(b".\r\n");
         self.state = EncodeState::LineStart;
     }
+}
+
+/// How many bare CR and bare LF `message` holds: how many octets [`CrlfNormalizer`] adds
+/// to it (each bare one grows by one octet when made CRLF). Zero means every line end is
+/// CRLF, so [`DotEncoder::encode_crlf_clean`] may be used.
+///
+/// Over each pair of neighbouring octets `(a, b)`: `a` is a bare CR when `b` is not LF,
+/// `b` a bare LF when `a` is not CR, and CRLF is neither; so the count is the number of
+/// pairs where exactly one of "`a` is CR" and "`b` is LF" holds, plus a LF at the very
+/// start and a CR at the very end. One branch-free pass the compiler vectorizes (an SMTP
+/// client scans each message once to declare `SIZE=`).
+pub fn bare_line_endings(message: &[u8]) -> u64 {
+    /// The bare line endings among the pairs starting at `start`, in whole blocks of `N`
+    /// pairs taken as fixed-size arrays, so that the loop is vectorised without bounds
+    /// checks (the count of a block fits the octet accumulator: `N < 256`). Returns the
+    /// count and where the pairs not looked at start.
+    fn blocks<const N: usize>(message: &[u8], mut start: usize, count: &mut u64) -> usize {
+        let pairs = message.len().saturating_sub(1);
+        while start + N <= pairs {
+            let (Some(xs), Some(ys)) = (
+                message
+                    .get(start..start + N)
+                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
+                message
+                    .get(start + 1..start + 1 + N)
+                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
+            ) else {
+                break;
+            };
+            let mut block = 0u8;
+            for k in 0..N {
+                block = block.wrapping_add(bare(xs[k], ys[k]));
+            }
+            *count += u64::from(block);
+            start += N;
+        }
+        start
+    }
+    fn bare(a: u8, b: u8) -> u8 {
+        u8::from((a == b'\r') != (b == b'\n'))
+    }
+    let mut count = 0u64;
+    // 224 and 32 are multiples of the vector width: no scalar tail inside a block.
+    let start = blocks::<224>(message, 0, &mut count);
+    let start = blocks::<32>(message, start, &mut count);
+    let rest = message.get(start..).unwrap_or_default();
+    count += rest
+        .iter()
+        .zip(rest.get(1..).unwrap_or_default())
+        .map(|(&a, &b)| u64::from(bare(a, b)))
+        .sum::<u64>();
+    count + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
 }
 
 #[cfg(test)]
@@ -903,6 +992,86 @@ mod tests {
         let (out, st) = decode(&encode(content));
         assert_eq!(out, content);
         assert!(st.done);
+    }
+
+    fn normalise_all(message: &[u8]) -> Vec<u8> {
+        let mut n = CrlfNormalizer::new();
+        let mut out = Vec::new();
+        n.push(message, &mut out);
+        n.finish(&mut out);
+        out
+    }
+
+    /// Every message of up to 7 octets from `a`, CR and LF: the count of bare line ends is
+    /// what CRLF normalisation adds.
+    #[test]
+    fn bare_line_endings_counts_what_normalising_adds() {
+        let alphabet = [b'a', b'\r', b'\n'];
+        for len in 0..=7u32 {
+            for n in 0..3usize.pow(len) {
+                let message: Vec<u8> = (0..len).map(|i| alphabet[n / 3usize.pow(i) % 3]).collect();
+                let grown = normalise_all(&message).len() - message.len();
+                assert_eq!(
+                    bare_line_endings(&message),
+                    grown as u64,
+                    "{:?}",
+                    String::from_utf8_lossy(&message)
+                );
+            }
+        }
+    }
+
+    /// Long messages (through the 16-lane blocks and past 255 of them), mostly text with
+    /// CR and LF scattered in.
+    #[test]
+    fn bare_line_endings_in_long_messages() {
+        let mut seed: u32 = 0x9e37_79b9;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for round in 0..60 {
+            let len = (next() % 9000) as usize + round;
+            let message: Vec<u8> = (0..len)
+                .map(|_| match next() % 16 {
+                    0 | 1 => b'\r',
+                    2 | 3 => b'\n',
+                    _ => b'x',
+                })
+                .collect();
+            let grown = normalise_all(&message).len() - message.len();
+            assert_eq!(bare_line_endings(&message), grown as u64, "round {round}");
+        }
+    }
+
+    proptest::proptest! {
+        /// For CRLF-clean content, in any pieces, `encode_crlf_clean` is `encode`.
+        #[test]
+        fn crlf_clean_encoding_is_encode(
+            lines in proptest::collection::vec("[.a-z ]{0,6}", 0..12),
+            end in proptest::bool::ANY,
+            size in 1usize..40,
+        ) {
+            let mut message = lines.join("\r\n");
+            if end && !message.is_empty() {
+                message.push_str("\r\n");
+            }
+            let message = message.into_bytes();
+            proptest::prop_assert_eq!(bare_line_endings(&message), 0);
+            let mut want = Vec::new();
+            let mut encoder = DotEncoder::new();
+            encoder.encode(&message, &mut want);
+            encoder.finish(&mut want);
+            let mut got = Vec::new();
+            let mut clean = DotEncoder::new();
+            for piece in message.chunks(size) {
+                clean.encode_crlf_clean(piece, &mut got);
+            }
+            clean.finish(&mut got);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
 

@@ -2,11 +2,8 @@
 //! chunks CRLF-normalised (or left alone for `BINARYMIME`), and the sizes declared in
 //! `SIZE=`.
 
-use std::sync::LazyLock;
-
 use bytes::Bytes;
-use mailwire_core::dot::{CrlfNormalizer, DotEncoder};
-use memchr::memmem;
+use mailwire_core::dot::{CrlfNormalizer, DotEncoder, bare_line_endings};
 
 use crate::types::Command;
 
@@ -49,85 +46,6 @@ pub(crate) fn measure(kind: BodyKind, message: &[u8]) -> (u64, bool) {
     }
 }
 
-/// Finds `LF "."`: in clean content, a dot that starts a line (other than the first).
-static LINE_DOT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\n."));
-
-/// Dot-stuffs `input`, content known to hold no bare CR and no bare LF (every line end is
-/// CR LF), appending it to `out`: only a dot that starts a line needs work, and those are
-/// found with a vectorised search for `LF "."` rather than by checking every pair of
-/// octets as [`DotEncoder`] must. `line_start` says whether `input` starts a line (the
-/// octet before it was LF, or it starts the content); the result says the same of the
-/// octet after it. For clean content this gives exactly what `DotEncoder::encode` gives.
-fn stuff_clean(input: &[u8], line_start: bool, out: &mut Vec<u8>) -> bool {
-    let Some(&last) = input.last() else {
-        return line_start;
-    };
-    out.reserve(input.len() + 16);
-    if line_start && input.first() == Some(&b'.') {
-        out.push(b'.');
-    }
-    let mut run = 0;
-    for at in LINE_DOT.find_iter(input) {
-        // `input[at]` is the LF and `input[at + 1]` the dot: the extra dot goes between.
-        out.extend_from_slice(input.get(run..=at).unwrap_or_default());
-        out.push(b'.');
-        run = at + 1;
-    }
-    out.extend_from_slice(input.get(run..).unwrap_or_default());
-    last == b'\n'
-}
-
-/// How many bare CR and bare LF the message holds (each grows by one octet when made
-/// CRLF).
-///
-/// Over each pair of neighbouring octets `(a, b)`: `a` is a bare CR when `b` is not LF,
-/// `b` a bare LF when `a` is not CR, and CRLF is neither; so the count is the number of
-/// pairs where exactly one of "`a` is CR" and "`b` is LF" holds, plus a LF at the very
-/// start and a CR at the very end. One branch-free pass the compiler vectorizes (the
-/// message is scanned once per transaction to declare `SIZE=`).
-fn bare_line_endings(message: &[u8]) -> u64 {
-    /// The bare line endings among the pairs starting at `start`, in whole blocks of `N`
-    /// pairs taken as fixed-size arrays, so that the loop is vectorised without bounds
-    /// checks (the count of a block fits the octet accumulator: `N < 256`). Returns the
-    /// count and where the pairs not looked at start.
-    fn blocks<const N: usize>(message: &[u8], mut start: usize, count: &mut u64) -> usize {
-        let pairs = message.len().saturating_sub(1);
-        while start + N <= pairs {
-            let (Some(xs), Some(ys)) = (
-                message
-                    .get(start..start + N)
-                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
-                message
-                    .get(start + 1..start + 1 + N)
-                    .and_then(|s| <&[u8; N]>::try_from(s).ok()),
-            ) else {
-                break;
-            };
-            let mut block = 0u8;
-            for k in 0..N {
-                block = block.wrapping_add(bare(xs[k], ys[k]));
-            }
-            *count += u64::from(block);
-            start += N;
-        }
-        start
-    }
-    fn bare(a: u8, b: u8) -> u8 {
-        u8::from((a == b'\r') != (b == b'\n'))
-    }
-    let mut count = 0u64;
-    // 224 and 32 are multiples of the vector width: no scalar tail inside a block.
-    let start = blocks::<224>(message, 0, &mut count);
-    let start = blocks::<32>(message, start, &mut count);
-    let rest = message.get(start..).unwrap_or_default();
-    count += rest
-        .iter()
-        .zip(rest.get(1..).unwrap_or_default())
-        .map(|(&a, &b)| u64::from(bare(a, b)))
-        .sum::<u64>();
-    count + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
-}
-
 /// One step of a [`BodyStream`].
 pub(crate) enum Piece {
     /// `DATA` content; `last` when it ends with the terminator.
@@ -161,11 +79,8 @@ pub(crate) struct BodyStream {
 #[derive(Debug)]
 enum Mode {
     Dot(DotEncoder),
-    /// `DATA` content without bare line endings: [`stuff_clean`], at the start of a line
-    /// or not.
-    CleanDot {
-        line_start: bool,
-    },
+    /// `DATA` content without bare line endings: [`DotEncoder::encode_crlf_clean`].
+    CleanDot(DotEncoder),
     Chunks(Option<CrlfNormalizer>),
 }
 
@@ -187,7 +102,7 @@ impl BodyStream {
             message,
             pos: 0,
             finished: false,
-            mode: Mode::CleanDot { line_start: true },
+            mode: Mode::CleanDot(DotEncoder::new()),
         }
     }
 
@@ -203,7 +118,7 @@ impl BodyStream {
 
     /// Whether `DATA` content (not `BDAT` chunks) is being sent.
     pub(crate) fn is_data(&self) -> bool {
-        matches!(self.mode, Mode::Dot(_) | Mode::CleanDot { .. })
+        matches!(self.mode, Mode::Dot(_) | Mode::CleanDot(_))
     }
 
     /// The next piece, of at most `size` octets of the message as given (at least one).
@@ -237,15 +152,11 @@ impl BodyStream {
                     last,
                 }
             }
-            Mode::CleanDot { line_start } => {
+            Mode::CleanDot(encoder) => {
                 let mut out = Vec::with_capacity(raw.len() + raw.len() / 32 + 8);
-                *line_start = stuff_clean(&raw, *line_start, &mut out);
+                encoder.encode_crlf_clean(&raw, &mut out);
                 if last {
-                    // As `DotEncoder::finish`: clean content cannot end with a CR.
-                    if !*line_start {
-                        out.extend_from_slice(b"\r\n");
-                    }
-                    out.extend_from_slice(b".\r\n");
+                    encoder.finish(&mut out);
                 }
                 Piece::Data {
                     bytes: Bytes::from(out),
@@ -306,50 +217,6 @@ mod tests {
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(normalise_in(&bytes), want);
         assert_eq!(normalise_in(&[b"", b"x\r", b"", b"\n"]), b"x\r\n");
-    }
-
-    /// Every message of up to 7 octets from `a`, CR and LF: the count of bare line ends is
-    /// what CRLF normalisation adds.
-    #[test]
-    fn bare_line_endings_counts_what_normalising_adds() {
-        let alphabet = [b'a', b'\r', b'\n'];
-        for len in 0..=7u32 {
-            for n in 0..3usize.pow(len) {
-                let message: Vec<u8> = (0..len).map(|i| alphabet[n / 3usize.pow(i) % 3]).collect();
-                let grown = normalise_in(&[&message]).len() - message.len();
-                assert_eq!(
-                    bare_line_endings(&message),
-                    grown as u64,
-                    "{:?}",
-                    String::from_utf8_lossy(&message)
-                );
-            }
-        }
-    }
-
-    /// Long messages (through the 16-lane blocks and past 255 of them), mostly text with
-    /// CR and LF scattered in.
-    #[test]
-    fn bare_line_endings_in_long_messages() {
-        let mut seed: u32 = 0x9e37_79b9;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
-        for round in 0..60 {
-            let len = (next() % 9000) as usize + round;
-            let message: Vec<u8> = (0..len)
-                .map(|_| match next() % 16 {
-                    0 | 1 => b'\r',
-                    2 | 3 => b'\n',
-                    _ => b'x',
-                })
-                .collect();
-            let grown = normalise_in(&[&message]).len() - message.len();
-            assert_eq!(bare_line_endings(&message), grown as u64, "round {round}");
-        }
     }
 
     #[test]
