@@ -22,8 +22,10 @@
 //!   blocking task while the session talks, picked up through `wait_external`.
 //!
 //! **Memory**: `ClientSession::send_mail` takes the message as one `Bytes` (the client
-//! has no way to take content in pieces), so a session holds up to three messages in
-//! memory (two given to the client, one being read): at most 3 × `--max-deliveries` ×
+//! has no way to take content in pieces), so a session holds its messages in memory: up to
+//! three small ones (two given to the client, one being read), but the next message is
+//! read ahead only while those given to the client hold under `READ_AHEAD_BYTES`, so a
+//! session holds at most one large message: about `--max-deliveries` ×
 //! `--max-message-size` in all. The client dot-stuffs and chunks from that buffer
 //! piecewise, without another whole copy.
 
@@ -56,6 +58,11 @@ use super::schedule::{Context, Destination, Job, Outcome, Report};
 /// to the client before the first is done so that it follows without a pause.
 const IN_SESSION: usize = 2;
 
+/// The next message is read ahead only while the messages given to the client hold fewer
+/// octets than this: small messages follow each other without a pause, and a session
+/// never holds more than one large message (plus this much).
+const READ_AHEAD_BYTES: usize = 256 * 1024;
+
 /// A body being read from the queue, off the session's path.
 type Loading = tokio::task::JoinHandle<std::io::Result<Vec<u8>>>;
 
@@ -78,6 +85,8 @@ pub(crate) struct Courier {
     loaded: Option<(Job, Result<Vec<u8>, String>)>,
     /// Messages given to the client, in order.
     flights: VecDeque<(TransactionId, InFlight)>,
+    /// The octets of the messages in `flights`.
+    flight_bytes: usize,
     /// Jobs whose session ended under them; they learn why at `Closed`.
     ended: Vec<InFlight>,
     capabilities: Option<Capabilities>,
@@ -88,6 +97,8 @@ pub(crate) struct Courier {
 /// A message handed to the session.
 struct InFlight {
     job: Job,
+    /// The message's size in octets.
+    bytes: usize,
     /// The envelope's recipients: their indices in the queued message.
     sent: Vec<usize>,
     /// The `RCPT` reply per envelope recipient.
@@ -107,6 +118,7 @@ impl Courier {
             loading: None,
             loaded: None,
             flights: VecDeque::new(),
+            flight_bytes: 0,
             ended: Vec::new(),
             capabilities: None,
             idle_since: None,
@@ -152,6 +164,7 @@ impl Courier {
         }
         let stopping = self.context.shutdown.is_triggered();
         if self.flights.len() < IN_SESSION
+            && (self.flights.is_empty() || self.flight_bytes < READ_AHEAD_BYTES)
             && !stopping
             && let Some(job) = self.first.take().or_else(|| self.destination.pop())
         {
@@ -202,13 +215,16 @@ impl Courier {
             // Sent without it, as Postfix does, instead of failing every recipient.
             envelope.params.smtputf8 = false;
         }
+        let bytes = body.len();
         match session.send_mail(envelope, body) {
             Ok(id) => {
                 let count = sent.len();
+                self.flight_bytes += bytes;
                 self.flights.push_back((
                     id,
                     InFlight {
                         job,
+                        bytes,
                         sent,
                         replies: vec![None; count],
                         results,
@@ -239,6 +255,7 @@ impl Courier {
         let Some((_, flight)) = self.flights.remove(at) else {
             return;
         };
+        self.flight_bytes = self.flight_bytes.saturating_sub(flight.bytes);
         if matches!(end, Err(MessageFailure::SessionEnded)) {
             self.ended.push(flight);
             return;
@@ -248,6 +265,7 @@ impl Courier {
             sent,
             replies,
             mut results,
+            ..
         } = flight;
         for (n, &index) in sent.iter().enumerate() {
             let rcpt_reply = replies.get(n).cloned().flatten();
@@ -301,6 +319,7 @@ impl Courier {
     fn closed(&mut self, error: Option<ClientError>) {
         // The client reports every message before `Closed`; this only matters if the
         // driver stopped without the session closing.
+        self.flight_bytes = 0;
         for (_, flight) in std::mem::take(&mut self.flights) {
             self.ended.push(flight);
         }
