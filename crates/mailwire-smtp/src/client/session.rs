@@ -124,7 +124,11 @@ struct Transaction {
     step: Step,
     mail_accepted: bool,
     rcpt_replies: usize,
-    /// Indices (in the envelope) of the accepted recipients, in order.
+    /// A recipient was accepted.
+    any_accepted: bool,
+    /// LMTP only (the final replies follow them): indices (in the envelope) of the
+    /// accepted recipients, in order. SMTP needs only `any_accepted`, and allocates
+    /// nothing here.
     accepted: Vec<usize>,
     last_refusal: Option<Reply>,
     /// LMTP: the first positive and the last negative per-recipient final reply.
@@ -198,7 +202,9 @@ impl ClientSession {
             reader: ReplyReader::new(config.reply_limits),
             config,
             phase: Phase::Opening,
-            expects: VecDeque::new(),
+            // Room for the greeting and a pipelined transaction (MAIL, a few RCPT, DATA)
+            // at once, so that the queue is allocated once rather than grown and copied.
+            expects: VecDeque::with_capacity(8),
             seq: 0,
             out: VecDeque::new(),
             // Room for a pipelined group of commands, so that encoding them does not
@@ -624,6 +630,7 @@ impl ClientSession {
             },
             mail_accepted: false,
             rcpt_replies: 0,
+            any_accepted: false,
             accepted: Vec::new(),
             last_refusal: None,
             lmtp_delivered: None,
@@ -875,9 +882,9 @@ impl ClientSession {
     fn on_ehlo(&mut self, reply: Reply) {
         let code = reply.code();
         if code == ReplyCode::OK {
-            match EhloReply::from_reply(&reply) {
-                Ok(ehlo) => {
-                    self.capabilities = ehlo.capabilities;
+            match EhloReply::capabilities_from_reply(&reply) {
+                Ok(capabilities) => {
+                    self.capabilities = capabilities;
                     self.after_hello();
                 }
                 Err(e) => self.close(Some(ClientError::MalformedEhlo(e)), true),
@@ -968,12 +975,15 @@ impl ClientSession {
                 let id = txn.id;
                 txn.rcpt_replies += 1;
                 if positive {
-                    txn.accepted.push(index);
+                    txn.any_accepted = true;
+                    if lmtp {
+                        txn.accepted.push(index);
+                    }
                 } else {
                     txn.last_refusal = Some(reply.clone());
                 }
                 let all_in = txn.rcpt_replies == txn.envelope.recipients.len();
-                let none = txn.accepted.is_empty();
+                let none = !txn.any_accepted;
                 self.events.push_back(ClientEvent::Recipient {
                     id,
                     index,

@@ -495,6 +495,9 @@ impl Text {
     pub(crate) fn copied(s: &str) -> Text {
         if s.len() <= 23 {
             Text::Small(crate::types::small(s))
+        } else if s == START_MAIL_INPUT_TEXT {
+            // The usual 354 text (ours among others): shared, not allocated per reply.
+            Text::from_static(START_MAIL_INPUT_TEXT)
         } else {
             Text::Owned(s.to_owned())
         }
@@ -512,6 +515,9 @@ impl Text {
         Text::Small(SmolStr::new_static(s))
     }
 }
+
+/// The text of [`Reply::start_mail_input`], the 354 reply to `DATA`.
+pub(crate) const START_MAIL_INPUT_TEXT: &str = "End data with <CR><LF>.<CR><LF>";
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {

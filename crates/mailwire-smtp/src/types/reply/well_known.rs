@@ -94,7 +94,7 @@ impl Reply {
         Reply::from_parsed(
             ReplyCode::START_MAIL_INPUT,
             None,
-            Text::from_static("End data with <CR><LF>.<CR><LF>"),
+            Text::from_static(super::START_MAIL_INPUT_TEXT),
         )
     }
 
