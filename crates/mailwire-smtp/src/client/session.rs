@@ -984,13 +984,15 @@ impl ClientSession {
                 }
                 let all_in = txn.rcpt_replies == txn.envelope.recipients.len();
                 let none = !txn.any_accepted;
+                // The reply is cloned only when the failure needs it too.
+                let refused_all = (all_in && none).then(|| reply.clone());
                 self.events.push_back(ClientEvent::Recipient {
                     id,
                     index,
                     accepted: positive,
-                    reply: reply.clone(),
+                    reply,
                 });
-                if all_in && none {
+                if let Some(reply) = refused_all {
                     self.fail_transaction(MessageFailure::AllRecipientsRefused(reply), true);
                 }
             }
