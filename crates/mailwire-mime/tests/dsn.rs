@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mailwire_mime::dsn::{Action, DeliveryReport, RecipientReport, Returned};
@@ -610,31 +609,8 @@ fn write_to_matches_to_bytes_and_output_is_deterministic() {
 // --- Python's email package -------------------------------------------------------
 
 fn python_facts(data: &[u8]) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!("mailwire-mime-dsn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file = dir.join(format!("dsn{n}.eml"));
-    std::fs::write(&file, data).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/dsn_dump.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("run python3");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    common::python_script("dsn_dump.py", data)
 }
-
-static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn unhex(s: &str) -> String {
     if s == "-" {

@@ -29,12 +29,19 @@ pub fn python_available() -> bool {
 
 /// Runs tests/py/email_dump.py on `data`.
 pub fn python_dump(data: &[u8]) -> Vec<String> {
+    python_script("email_dump.py", data)
+}
+
+/// Runs the script tests/py/`script` on a file holding `data`; its output lines.
+pub fn python_script(script: &str, data: &[u8]) -> Vec<String> {
     let dir = std::env::temp_dir().join(format!("mailwire-mime-py-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let file = dir.join(format!("m{n}.eml"));
     std::fs::write(&file, data).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/email_dump.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
     let out = Command::new("python3")
         .arg(script)
         .arg(&file)
