@@ -201,6 +201,36 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// Values for challenges that must differ for every connection and be hard to guess
+/// (the CRAM-MD5 challenge, the APOP timestamp): a scrambled counter seeded from the
+/// clock and the pid.
+pub(crate) struct ChallengeSeed(std::sync::atomic::AtomicU64);
+
+impl ChallengeSeed {
+    pub(crate) fn new() -> ChallengeSeed {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        ChallengeSeed(std::sync::atomic::AtomicU64::new(
+            nanos ^ (u64::from(std::process::id()) << 32),
+        ))
+    }
+
+    /// A fresh unique value, and the clock in seconds since the Unix epoch.
+    pub(crate) fn next(&self) -> (u64, u64) {
+        let unique = self
+            .0
+            .fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed)
+            .rotate_left(17);
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        (unique, clock)
+    }
+}
+
 /// What every session shares.
 pub(crate) struct App {
     pub(crate) store: MailStore,

@@ -2,9 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use mailwire_core::sasl::Credentials;
 use mailwire_maildir::{Maildir, MessageEntry};
@@ -13,7 +11,7 @@ use mailwire_pop3::types::{ApopTimestamp, ExpirePolicy, Response, ResponseCode, 
 use mailwire_tokio::{ConnectionInfo, DriveError, Handler, Service};
 use tracing::{info, warn};
 
-use crate::App;
+use crate::{App, ChallengeSeed};
 
 /// How much of a message file is read at a time.
 const CHUNK: usize = 64 * 1024;
@@ -26,7 +24,7 @@ pub(crate) struct Pop3Service {
     app: Arc<App>,
     config: Arc<ServerConfig>,
     locks: Locks,
-    seed: AtomicU64,
+    seed: ChallengeSeed,
 }
 
 impl Pop3Service {
@@ -40,15 +38,11 @@ impl Pop3Service {
         config.expire.get_or_insert(ExpirePolicy::Never);
         config.lang = true;
         let config = Arc::new(config);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
         Pop3Service {
             app,
             config,
             locks,
-            seed: AtomicU64::new(nanos ^ (u64::from(std::process::id()) << 32)),
+            seed: ChallengeSeed::new(),
         }
     }
 }
@@ -58,16 +52,7 @@ impl Service for Pop3Service {
     type Handler = Pop3Handler;
 
     fn open(&self, info: &ConnectionInfo) -> (ServerSession, Pop3Handler) {
-        // The APOP timestamp (and CRAM-MD5 challenge) must differ for every connection and
-        // be hard to guess: a scrambled counter seeded from the clock and the pid.
-        let unique = self
-            .seed
-            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
-            .rotate_left(17);
-        let clock = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let (unique, clock) = self.seed.next();
         let session = match ApopTimestamp::generate(unique, clock, &self.app.hostname) {
             Ok(timestamp) => {
                 ServerSession::with_timestamp(self.config.clone(), timestamp, info.tls, info.now)

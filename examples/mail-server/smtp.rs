@@ -22,29 +22,23 @@ use mailwire_smtp::types::{ForwardPath, Host, MailParameters, RcptParameters, Re
 use mailwire_tokio::{ConnectionInfo, DriveError, Handler, Service};
 use tracing::{info, warn};
 
-use crate::App;
 use crate::received::received_header;
 use crate::relay::queue::{Incoming, QueuedMessage, QueuedRecipient};
+use crate::{App, ChallengeSeed};
 
 /// Makes an SMTP session and its handler for each connection.
 pub(crate) struct SmtpService {
     app: Arc<App>,
     config: Arc<ServerConfig>,
-    seed: AtomicU64,
+    seed: ChallengeSeed,
 }
 
 impl SmtpService {
     pub(crate) fn new(app: Arc<App>, config: Arc<ServerConfig>) -> SmtpService {
-        // A CRAM-MD5 challenge must be unpredictable: seed from the clock and the pid,
-        // then count.
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
         SmtpService {
             app,
             config,
-            seed: AtomicU64::new(nanos ^ (u64::from(std::process::id()) << 32)),
+            seed: ChallengeSeed::new(),
         }
     }
 }
@@ -59,14 +53,7 @@ impl Service for SmtpService {
         } else {
             ServerSession::new(self.config.clone(), info.now)
         };
-        let random = self
-            .seed
-            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
-            .rotate_left(17);
-        let timestamp = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let (random, timestamp) = self.seed.next();
         session.set_cram_md5_seed(random, timestamp);
         (session, SmtpHandler::new(self.app.clone(), info))
     }
