@@ -873,3 +873,46 @@ proptest! {
         let _ = h.replies();
     }
 }
+
+/// The EHLO reply and the 221 are written straight into the output, not built as a
+/// `Reply`: they must be exactly what the reply types would encode.
+#[test]
+fn ehlo_and_quit_replies_are_the_canonical_encoding() {
+    for (chunking, starttls, auth, enhanced) in [
+        (false, false, false, true),
+        (true, true, true, true),
+        (true, false, true, false),
+    ] {
+        let mut config = config();
+        config.chunking = chunking;
+        config.binary_mime = chunking;
+        config.starttls = starttls;
+        config.enhanced_status_codes = enhanced;
+        config.allow_plaintext_auth = true;
+        if auth {
+            config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        }
+        let mut h = Harness::new(config);
+        let greeting = h.wire.len();
+        h.input(b"EHLO bar.com\r\n");
+        let ehlo_wire = h.wire[greeting..].to_vec();
+        let (reply, used) = parse_reply(&ehlo_wire, &ReplyLimits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(used, ehlo_wire.len());
+        let ehlo = EhloReply::from_reply(&reply).unwrap();
+        assert_eq!(ehlo.to_reply().to_bytes(), ehlo_wire);
+        assert_eq!(ehlo.capabilities.supports_chunking(), chunking);
+        assert_eq!(ehlo.capabilities.supports_starttls(), starttls);
+        assert_eq!(ehlo.capabilities.auth_mechanisms().is_empty(), !auth);
+        let before_quit = h.wire.len();
+        h.input(b"QUIT\r\n");
+        let want: &[u8] = if enhanced {
+            b"221 2.0.0 foo.com Service closing transmission channel\r\n"
+        } else {
+            b"221 foo.com Service closing transmission channel\r\n"
+        };
+        assert_eq!(&h.wire[before_quit..], want);
+        assert!(h.closed);
+    }
+}
