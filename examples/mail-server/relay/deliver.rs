@@ -85,8 +85,6 @@ pub(crate) struct Courier {
     loaded: Option<(Job, Result<Vec<u8>, String>)>,
     /// Messages given to the client, in order.
     flights: VecDeque<(TransactionId, InFlight)>,
-    /// The octets of the messages in `flights`.
-    flight_bytes: usize,
     /// Jobs whose session ended under them; they learn why at `Closed`.
     ended: Vec<InFlight>,
     capabilities: Option<Capabilities>,
@@ -118,7 +116,6 @@ impl Courier {
             loading: None,
             loaded: None,
             flights: VecDeque::new(),
-            flight_bytes: 0,
             ended: Vec::new(),
             capabilities: None,
             idle_since: None,
@@ -164,7 +161,7 @@ impl Courier {
         }
         let stopping = self.context.shutdown.is_triggered();
         if self.flights.len() < IN_SESSION
-            && (self.flights.is_empty() || self.flight_bytes < READ_AHEAD_BYTES)
+            && self.flights.iter().map(|(_, f)| f.bytes).sum::<usize>() < READ_AHEAD_BYTES
             && !stopping
             && let Some(job) = self.first.take().or_else(|| self.destination.pop())
         {
@@ -219,7 +216,6 @@ impl Courier {
         match session.send_mail(envelope, body) {
             Ok(id) => {
                 let count = sent.len();
-                self.flight_bytes += bytes;
                 self.flights.push_back((
                     id,
                     InFlight {
@@ -255,7 +251,6 @@ impl Courier {
         let Some((_, flight)) = self.flights.remove(at) else {
             return;
         };
-        self.flight_bytes = self.flight_bytes.saturating_sub(flight.bytes);
         if matches!(end, Err(MessageFailure::SessionEnded)) {
             self.ended.push(flight);
             return;
@@ -319,7 +314,6 @@ impl Courier {
     fn closed(&mut self, error: Option<ClientError>) {
         // The client reports every message before `Closed`; this only matters if the
         // driver stopped without the session closing.
-        self.flight_bytes = 0;
         for (_, flight) in std::mem::take(&mut self.flights) {
             self.ended.push(flight);
         }
