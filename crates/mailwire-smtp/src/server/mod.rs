@@ -324,16 +324,12 @@ impl ServerSession {
     /// `250` (EHLO: the extension list), `235 2.7.0`, `250 2.1.0`, `250 2.1.5` or
     /// `250 2.6.0`.
     pub fn accept(&mut self) -> Result<(), DecisionError> {
-        let reply = match self.pending.as_ref().ok_or(DecisionError::NothingPending)? {
-            // The EHLO/LHLO reply is written straight into the output (`send_ehlo_reply`).
-            Pending::Helo(HeloVerb::Ehlo | HeloVerb::Lhlo, _) => None,
-            Pending::Helo(HeloVerb::Helo, _) => Some(self.helo_reply()),
-            Pending::Auth(_) => Some(Reply::auth_succeeded()),
-            Pending::Mail(_) => Some(Reply::sender_ok()),
-            Pending::Rcpt => Some(Reply::recipient_ok()),
-            Pending::Message { .. } => Some(Reply::message_accepted()),
-        };
-        self.settle(true, reply);
+        if self.pending.is_none() {
+            return Err(DecisionError::NothingPending);
+        }
+        // The usual reply: the EHLO/LHLO reply and the frequent 250s are written straight
+        // into the output (`send_ehlo_reply`, `Canned`), without building a `Reply`.
+        self.settle(true, None);
         Ok(())
     }
 
@@ -379,8 +375,8 @@ impl ServerSession {
         self.settle(accepted, Some(reply));
     }
 
-    /// Settles the pending decision with `answer`; `None` stands for the standard reply
-    /// to an accepted `EHLO`/`LHLO`, written without building a [`Reply`].
+    /// Settles the pending decision with `answer`; `None` (only from `accept`) stands for
+    /// the usual reply to what is accepted.
     fn settle(&mut self, accepted: bool, answer: Option<Reply>) {
         let Some(pending) = self.pending.take() else {
             return;
@@ -393,12 +389,11 @@ impl ServerSession {
             }
             match answer {
                 Some(reply) => self.send(reply),
+                None if verb == HeloVerb::Helo => self.send(self.helo_reply()),
                 None => self.send_ehlo_reply(),
             }
         } else {
-            // Only an accepted EHLO/LHLO comes without a reply (see `accept`).
-            let reply = answer.unwrap_or_else(Reply::ok);
-            self.settle_other(pending, accepted, reply, closing);
+            self.settle_other(pending, accepted, answer, closing);
         }
         if closing {
             self.abort_data(AbortReason::ConnectionLost);
@@ -410,10 +405,18 @@ impl ServerSession {
         }
     }
 
-    fn settle_other(&mut self, pending: Pending, accepted: bool, reply: Reply, closing: bool) {
+    /// Settles a decision other than HELO/EHLO/LHLO; `answer` as for `settle`.
+    fn settle_other(
+        &mut self,
+        pending: Pending,
+        accepted: bool,
+        answer: Option<Reply>,
+        closing: bool,
+    ) {
         match pending {
-            Pending::Helo(..) => self.send(reply),
+            Pending::Helo(..) => self.send(answer.unwrap_or_else(Reply::ok)),
             Pending::Auth(state) => {
+                let reply = answer.unwrap_or_else(Reply::auth_succeeded);
                 let PendingAuth {
                     mut auth,
                     exchange_user,
@@ -449,16 +452,16 @@ impl ServerSession {
                         ..Transaction::default()
                     });
                 }
-                self.send(reply);
+                self.send_answer(answer, &Canned::SENDER_OK);
             }
             Pending::Rcpt => {
                 if accepted && let Some(txn) = self.transaction.as_mut() {
                     txn.recipients += 1;
                 }
-                self.send(reply);
+                self.send_answer(answer, &Canned::RECIPIENT_OK);
             }
             Pending::Message { remaining } => {
-                self.send(reply);
+                self.send_answer(answer, &Canned::MESSAGE_ACCEPTED);
                 if remaining > 1 && !closing {
                     self.pending = Some(Pending::Message {
                         remaining: remaining - 1,
@@ -635,11 +638,9 @@ impl ServerSession {
         if config.pipelining {
             line(out, Capability::Pipelining.keyword());
         }
-        {
-            use std::io::Write as _;
-            // Writing into a `Vec` cannot fail.
-            let _ = write!(out, "250-SIZE {}\r\n", config.max_message_size.unwrap_or(0));
-        }
+        out.extend_from_slice(b"250-SIZE ");
+        write_decimal(out, config.max_message_size.unwrap_or(0));
+        out.extend_from_slice(b"\r\n");
         if config.eight_bit_mime {
             line(out, Capability::EightBitMime.keyword());
         }
@@ -787,7 +788,7 @@ impl ServerSession {
         if let Some(txn) = self.transaction.as_mut() {
             txn.started = true;
         }
-        self.send(Reply::start_mail_input());
+        self.send_canned(&Canned::START_MAIL_INPUT);
         self.events
             .push_back(ServerEvent::DataStart { chunked: false });
         self.phase = Phase::Data(DotDecoder::with_policy(self.config.bare_line_endings));
@@ -1198,6 +1199,31 @@ impl ServerSession {
         out.extend_from_slice(b" Service closing transmission channel\r\n");
     }
 
+    /// Sends `answer`, or the usual reply `usual` when there is none.
+    fn send_answer(&mut self, answer: Option<Reply>, usual: &Canned) {
+        match answer {
+            Some(reply) => self.send(reply),
+            None => self.send_canned(usual),
+        }
+    }
+
+    /// Sends a reply encoded ahead of time: what `send` would write for it.
+    fn send_canned(&mut self, canned: &Canned) {
+        if self.closed {
+            return;
+        }
+        let bytes = if self.config.enhanced_status_codes {
+            canned.enhanced
+        } else {
+            canned.plain
+        };
+        let out = self.outbox.buf();
+        if out.capacity() == 0 {
+            out.reserve(OUTBOX_CAPACITY);
+        }
+        out.extend_from_slice(bytes);
+    }
+
     fn send_raw(&mut self, reply: &Reply) {
         let out = self.outbox.buf();
         if out.capacity() == 0 {
@@ -1306,6 +1332,59 @@ impl Session for ServerSession {
 /// EHLO reply.
 const OUTBOX_CAPACITY: usize = 256;
 
+/// A well-known reply the server sends in every transaction, encoded ahead of time with
+/// and without its enhanced status code (`send_canned`): no reply is built or encoded per
+/// command. The unit test `canned_replies_are_the_encoding` checks the bytes against the
+/// reply types.
+struct Canned {
+    /// [`Reply::encode`] of the reply.
+    enhanced: &'static [u8],
+    /// [`Reply::encode`] of the reply without its enhanced code.
+    plain: &'static [u8],
+}
+
+impl Canned {
+    /// [`Reply::sender_ok`], the answer to an accepted MAIL.
+    const SENDER_OK: Canned = Canned {
+        enhanced: b"250 2.1.0 Sender OK\r\n",
+        plain: b"250 Sender OK\r\n",
+    };
+    /// [`Reply::recipient_ok`], the answer to an accepted RCPT.
+    const RECIPIENT_OK: Canned = Canned {
+        enhanced: b"250 2.1.5 Recipient OK\r\n",
+        plain: b"250 Recipient OK\r\n",
+    };
+    /// [`Reply::message_accepted`], after an accepted message.
+    const MESSAGE_ACCEPTED: Canned = Canned {
+        enhanced: b"250 2.6.0 Message accepted\r\n",
+        plain: b"250 Message accepted\r\n",
+    };
+    /// [`Reply::start_mail_input`], the answer to DATA (a 3xx reply has no enhanced code).
+    const START_MAIL_INPUT: Canned = Canned {
+        enhanced: b"354 End data with <CR><LF>.<CR><LF>\r\n",
+        plain: b"354 End data with <CR><LF>.<CR><LF>\r\n",
+    };
+}
+
+/// Appends `value` in decimal (what `write!(out, "{value}")` writes, without the
+/// formatting machinery).
+fn write_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `u64::MAX` has 20 digits: `start` never goes below 0.
+        if let Some(d) = digits.get_mut(start) {
+            *d = b'0' + (value % 10) as u8;
+        }
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+}
+
 /// A reply from parts known to be valid.
 fn simple(code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
     // Every caller passes a literal code and enhanced code that agree, and text without CR
@@ -1335,5 +1414,33 @@ fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canned_replies_are_the_encoding() {
+        let cases = [
+            (&Canned::SENDER_OK, Reply::sender_ok()),
+            (&Canned::RECIPIENT_OK, Reply::recipient_ok()),
+            (&Canned::MESSAGE_ACCEPTED, Reply::message_accepted()),
+            (&Canned::START_MAIL_INPUT, Reply::start_mail_input()),
+        ];
+        for (canned, reply) in cases {
+            assert_eq!(canned.enhanced, reply.to_bytes());
+            assert_eq!(canned.plain, reply.without_enhanced().to_bytes());
+        }
+    }
+
+    #[test]
+    fn decimal_is_display() {
+        for value in [0, 7, 10, 99, 100, 10_485_760, u64::MAX / 3, u64::MAX] {
+            let mut out = b"x".to_vec();
+            write_decimal(&mut out, value);
+            assert_eq!(out, format!("x{value}").into_bytes());
+        }
     }
 }
