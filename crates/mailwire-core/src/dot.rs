@@ -86,14 +86,26 @@ fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
     // flagged; then sub-blocks whose flags are gathered into a bit mask (also vectorised),
     // so that the first flagged pair is found without going through the block pair by
     // pair; then the last pairs one by one.
+    //
+    // The block test looks at triples `x, y, z` (a byte and the two after it) and finds a
+    // line-leading dot as CR, any, dot: fewer vector operations than LF, dot, as "is CR"
+    // serves both tests. It flags every block in which `flag` flags a pair: a pair LF, dot
+    // at `j` is seen at `j - 1` (CR, LF, dot) or is a bare LF there (any other byte, LF);
+    // `j - 1` is in the block, or in the block before (which would have stopped), or
+    // before `rest` (then `rest` starts with LF, returned above). It may also flag a block
+    // whose only finding lies in the next one: the exact search below starts at the
+    // block, so that costs time, never a wrong answer.
     let mut start = 0;
-    while start + BLOCK <= pairs {
-        let Some((xs, ys)) = pair_arrays::<BLOCK>(rest, start) else {
+    while start + BLOCK < pairs {
+        let Some((xs, ys, zs)) = triple_arrays::<BLOCK>(rest, start) else {
             break;
         };
         let mut any = 0u8;
         for k in 0..BLOCK {
-            any |= flag(xs[k], ys[k]);
+            let cr = u8::from(xs[k] == b'\r');
+            any |= (cr ^ u8::from(ys[k] == b'\n'))
+                | (cr & u8::from(zs[k] == b'.'))
+                | (u8::from(NUL) & u8::from(xs[k] == 0));
         }
         if any != 0 {
             break;
@@ -138,6 +150,16 @@ fn first_segment<const NUL: bool>(rest: &[u8]) -> (usize, usize) {
     } else {
         (rest.len(), 0)
     }
+}
+
+/// `rest[at..at + N]`, `rest[at + 1..at + 1 + N]` and `rest[at + 2..at + 2 + N]`: `N`
+/// triples of neighbours, as arrays; `None` if `rest` is too short.
+#[allow(clippy::type_complexity)]
+fn triple_arrays<const N: usize>(rest: &[u8], at: usize) -> Option<(&[u8; N], &[u8; N], &[u8; N])> {
+    let xs = rest.get(at..at + N)?.try_into().ok()?;
+    let ys = rest.get(at + 1..at + 1 + N)?.try_into().ok()?;
+    let zs = rest.get(at + 2..at + 2 + N)?.try_into().ok()?;
+    Some((xs, ys, zs))
 }
 
 /// `rest[at..at + N]` and `rest[at + 1..at + 1 + N]`: the first and second bytes of `N`

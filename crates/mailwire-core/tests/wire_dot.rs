@@ -316,3 +316,49 @@ fn large_body_in_one_call_and_in_chunks() {
         assert_eq!(chunked.consumed, wire.len());
     }
 }
+
+/// Each anomaly (a line-leading dot, a bare CR or LF, a NUL, the terminator's pieces) at
+/// every offset of a clean stretch long enough for the fast path's blocks: the outcome is
+/// the reference model's, in one call and byte by byte, so that no block boundary hides
+/// one (the block test finds a line-leading dot from the CR two bytes before it).
+#[test]
+fn anomalies_at_every_offset_of_the_fast_path() {
+    let base: Vec<u8> = (0..400)
+        .map(|i| {
+            if i % 97 == 95 {
+                b'\r'
+            } else if i % 97 == 96 {
+                b'\n'
+            } else {
+                b'a'
+            }
+        })
+        .collect();
+    let anomalies: [&[u8]; 8] = [
+        b"\r\n.",
+        b"\r\n..",
+        b"\n.",
+        b"\r",
+        b"\n",
+        b"\0",
+        b"\r\n.\r\n",
+        b"\r\n.\n",
+    ];
+    for k in 0..base.len() {
+        for anomaly in anomalies {
+            let mut input = base[..k].to_vec();
+            input.extend_from_slice(anomaly);
+            input.extend_from_slice(&base[k..]);
+            input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+            for policy in POLICIES {
+                let expected = reference_decode(policy, &input);
+                assert_eq!(
+                    decode_all(policy, &input),
+                    expected,
+                    "{anomaly:?} at {k}, {policy:?}"
+                );
+                assert_eq!(decode_chunks(policy, input.chunks(1)), expected);
+            }
+        }
+    }
+}
