@@ -703,13 +703,49 @@ impl DotEncoder {
 /// `b` a bare LF when `a` is not CR, and CRLF is neither; so the count is the number of
 /// pairs where exactly one of "`a` is CR" and "`b` is LF" holds, plus a LF at the very
 /// start and a CR at the very end. One branch-free pass the compiler vectorizes (an SMTP
-/// client scans each message once to declare `SIZE=`).
+/// client scans each message once to declare `SIZE=`; [`scan_message`] also tells whether
+/// it is ASCII in the same pass).
 pub fn bare_line_endings(message: &[u8]) -> u64 {
+    scan::<false>(message).bare_line_endings
+}
+
+/// What [`scan_message`] finds in a message about to be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageScan {
+    /// [`bare_line_endings`] of the message.
+    pub bare_line_endings: u64,
+    /// Whether every octet is ASCII (below 128): the message is 7-bit.
+    pub ascii: bool,
+}
+
+/// [`bare_line_endings`] and whether the message is ASCII, in one pass over it: what an
+/// SMTP client needs to know of a message before `MAIL FROM` (`SIZE=` and `BODY=`).
+///
+/// ```
+/// use mailwire_core::dot::scan_message;
+/// let scan = scan_message("Grüße\nvom See\r\n".as_bytes());
+/// assert_eq!((scan.bare_line_endings, scan.ascii), (1, false));
+/// let scan = scan_message(b"plain\r\ntext\r\n");
+/// assert_eq!((scan.bare_line_endings, scan.ascii), (0, true));
+/// ```
+pub fn scan_message(message: &[u8]) -> MessageScan {
+    scan::<true>(message)
+}
+
+/// [`scan_message`]; `ASCII` false skips the ASCII test (then `ascii` is meaningless).
+fn scan<const ASCII: bool>(message: &[u8]) -> MessageScan {
     /// The bare line endings among the pairs starting at `start`, in whole blocks of `N`
     /// pairs taken as fixed-size arrays, so that the loop is vectorised without bounds
-    /// checks (the count of a block fits the octet accumulator: `N < 256`). Returns the
-    /// count and where the pairs not looked at start.
-    fn blocks<const N: usize>(message: &[u8], mut start: usize, count: &mut u64) -> usize {
+    /// checks (the count of a block fits the octet accumulator: `N < 256`); with `ASCII`,
+    /// the first octets of the pairs are or-ed into `high`. Returns where the pairs not
+    /// looked at start.
+    fn blocks<const N: usize, const ASCII: bool>(
+        message: &[u8],
+        mut start: usize,
+        count: &mut u64,
+        high: &mut u8,
+    ) -> usize {
         let pairs = message.len().saturating_sub(1);
         while start + N <= pairs {
             let (Some(xs), Some(ys)) = (
@@ -723,10 +759,15 @@ pub fn bare_line_endings(message: &[u8]) -> u64 {
                 break;
             };
             let mut block = 0u8;
+            let mut or = 0u8;
             for k in 0..N {
                 block = block.wrapping_add(bare(xs[k], ys[k]));
+                if ASCII {
+                    or |= xs[k];
+                }
             }
             *count += u64::from(block);
+            *high |= or;
             start += N;
         }
         start
@@ -735,16 +776,24 @@ pub fn bare_line_endings(message: &[u8]) -> u64 {
         u8::from((a == b'\r') != (b == b'\n'))
     }
     let mut count = 0u64;
+    let mut high = 0u8;
     // 224 and 32 are multiples of the vector width: no scalar tail inside a block.
-    let start = blocks::<224>(message, 0, &mut count);
-    let start = blocks::<32>(message, start, &mut count);
+    let start = blocks::<224, ASCII>(message, 0, &mut count, &mut high);
+    let start = blocks::<32, ASCII>(message, start, &mut count, &mut high);
+    // The blocks looked at the octets before `start`; the rest are looked at here.
     let rest = message.get(start..).unwrap_or_default();
     count += rest
         .iter()
         .zip(rest.get(1..).unwrap_or_default())
         .map(|(&a, &b)| u64::from(bare(a, b)))
         .sum::<u64>();
-    count + u64::from(message.first() == Some(&b'\n')) + u64::from(message.last() == Some(&b'\r'))
+    let count = count
+        + u64::from(message.first() == Some(&b'\n'))
+        + u64::from(message.last() == Some(&b'\r'));
+    MessageScan {
+        bare_line_endings: count,
+        ascii: ASCII && high < 0x80 && rest.is_ascii(),
+    }
 }
 
 #[cfg(test)]
@@ -1065,6 +1114,31 @@ mod tests {
                 .collect();
             let grown = normalise_all(&message).len() - message.len();
             assert_eq!(bare_line_endings(&message), grown as u64, "round {round}");
+        }
+    }
+
+    /// `scan_message` agrees with `bare_line_endings` and `is_ascii`, wherever the one
+    /// 8-bit octet falls (the blocks of 224 and 32 pairs, the tail, the last octet).
+    #[test]
+    fn scan_message_is_bare_count_and_ascii() {
+        for len in [0, 1, 2, 31, 33, 64, 255, 257, 300, 600] {
+            let base: Vec<u8> = (0..len)
+                .map(|i| match i % 23 {
+                    5 => b'\r',
+                    6 | 17 => b'\n',
+                    _ => b'a',
+                })
+                .collect();
+            let scan = scan_message(&base);
+            assert_eq!(scan.bare_line_endings, bare_line_endings(&base));
+            assert!(scan.ascii);
+            for at in 0..len {
+                let mut message = base.clone();
+                message[at] = 0x80 | (at as u8);
+                let scan = scan_message(&message);
+                assert!(!scan.ascii, "8-bit octet at {at} of {len}");
+                assert_eq!(scan.bare_line_endings, bare_line_endings(&message));
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 //! `SIZE=`.
 
 use bytes::Bytes;
-use mailwire_core::dot::{CrlfNormalizer, DotEncoder, bare_line_endings};
+use mailwire_core::dot::{CrlfNormalizer, DotEncoder, MessageScan, scan_message};
 
 use crate::types::Command;
 
@@ -23,24 +23,29 @@ pub(crate) enum BodyKind {
 /// line ends, without dot-stuffing or the terminator).
 #[cfg(test)]
 pub(crate) fn declared_size(kind: BodyKind, message: &[u8]) -> u64 {
-    measure(kind, message).0
+    measure(kind, message, None).0
 }
 
 /// The size to declare (see `declared_size`), and whether the message is clean: it holds
 /// no bare CR and no bare LF (always `false` for `BINARYMIME`, which is not looked at).
-/// The content of a clean message is stuffed with [`BodyStream::data_clean`].
-pub(crate) fn measure(kind: BodyKind, message: &[u8]) -> (u64, bool) {
+/// The content of a clean message is stuffed with [`BodyStream::data_clean`]. `scan` is
+/// [`scan_message`] of `message` if the caller has it already.
+pub(crate) fn measure(kind: BodyKind, message: &[u8], scan: Option<MessageScan>) -> (u64, bool) {
     let len = message.len() as u64;
+    let bare = || {
+        scan.unwrap_or_else(|| scan_message(message))
+            .bare_line_endings
+    };
     match kind {
         BodyKind::Bdat { binary: true } => (len, false),
         BodyKind::Bdat { binary: false } => {
-            let bare = bare_line_endings(message);
+            let bare = bare();
             (len + bare, bare == 0)
         }
         BodyKind::Data => {
             // `DotEncoder::finish` adds CRLF after a last line without a line end.
             let unterminated = message.last().is_some_and(|&b| b != b'\n' && b != b'\r');
-            let bare = bare_line_endings(message);
+            let bare = bare();
             (len + bare + if unterminated { 2 } else { 0 }, bare == 0)
         }
     }
@@ -342,7 +347,7 @@ mod tests {
             b"no line end.",
             b"\r\n\r\n.x\r\n",
         ] {
-            let (_, clean) = measure(BodyKind::Data, message);
+            let (_, clean) = measure(BodyKind::Data, message, None);
             assert!(clean, "{:?}", String::from_utf8_lossy(message));
             for size in 1..=message.len().max(1) + 1 {
                 let bytes = Bytes::copy_from_slice(message);
@@ -355,7 +360,7 @@ mod tests {
             }
         }
         for message in [&b"\r"[..], b"\n", b"a\nb", b"a\rb\r\n", b"a\r\n\n"] {
-            assert!(!measure(BodyKind::Data, message).1);
+            assert!(!measure(BodyKind::Data, message, None).1);
         }
     }
 
@@ -371,7 +376,7 @@ mod tests {
                 message.push_str("\r\n");
             }
             let bytes = Bytes::from(message.into_bytes());
-            proptest::prop_assert!(measure(BodyKind::Data, &bytes).1);
+            proptest::prop_assert!(measure(BodyKind::Data, &bytes, None).1);
             let mut encoder = DotEncoder::new();
             let mut want = Vec::new();
             encoder.encode(&bytes, &mut want);

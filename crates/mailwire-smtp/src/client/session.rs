@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use mailwire_core::dot::scan_message;
 use mailwire_core::sasl::{
     CANCEL, ClientExchange, Mechanism, Transport, choose_mechanism, decode_challenge,
     encode_response,
@@ -563,6 +564,9 @@ impl ClientSession {
         let caps = &self.capabilities;
         let refuse = |what: &'static str| (id, LocalRefusal::NotOffered(what));
         let chunking = self.config.chunking && caps.supports_chunking();
+        // What the content needs to know (bare line endings for `SIZE=`, 8-bit octets for
+        // `BODY=`), in one pass; `BINARYMIME` content is sent as is, unread.
+        let mut scan = None;
         let body = match envelope.params.body {
             Some(BodyType::BinaryMime) => {
                 if !caps.supports_binary_mime() {
@@ -574,6 +578,8 @@ impl ClientSession {
                 BodyKind::Bdat { binary: true }
             }
             declared => {
+                let found = scan_message(&message);
+                scan = Some(found);
                 match declared {
                     Some(BodyType::EightBitMime) if !caps.supports_8bitmime() => {
                         return Err(refuse("8BITMIME"));
@@ -582,7 +588,7 @@ impl ClientSession {
                     Some(BodyType::SevenBit) if !caps.supports_8bitmime() => {
                         envelope.params.body = None;
                     }
-                    None if caps.supports_8bitmime() && !message.is_ascii() => {
+                    None if caps.supports_8bitmime() && !found.ascii => {
                         envelope.params.body = Some(BodyType::EightBitMime);
                     }
                     _ => {}
@@ -609,7 +615,7 @@ impl ClientSession {
         if envelope.params.auth.is_some() && !caps.supports_auth() {
             return Err(refuse("AUTH"));
         }
-        let (size, clean) = measure(body, &message);
+        let (size, clean) = measure(body, &message, scan);
         envelope.params.size = match caps.size() {
             None => None,
             Some(Some(limit)) if limit > 0 && size > limit => {
