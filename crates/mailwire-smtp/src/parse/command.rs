@@ -34,10 +34,11 @@
 
 use std::borrow::Cow;
 
+use super::scan::{Pattern, find_byte, span_xchar, word_at};
 use crate::types::{
     AddressLiteral, ArgumentRef, BodyType, C_ATEXT, C_LDH, C_UTF8, C_XCHAR, Command, CommandRef,
-    DomainRef, EnvelopeId, EnvelopeIdRef, ForwardPathRef, GeneralLiteral, HostRef, LocalPart,
-    LocalPartRef, MailParametersRef, Mailbox, MailboxRef, Notify, OriginalRecipient,
+    Domain, DomainRef, EnvelopeId, EnvelopeIdRef, ForwardPathRef, GeneralLiteral, HostRef,
+    LocalPart, LocalPartRef, MailParametersRef, Mailbox, MailboxRef, Notify, OriginalRecipient,
     OriginalRecipientRef, ParamSet, ParamValue, RcptParametersRef, Ret, ReversePath,
     ReversePathRef, class, is_dcontent, scan_domain,
 };
@@ -348,11 +349,33 @@ fn split_at_byte(s: &str, c: u8) -> (&str, &str) {
     s.split_at_checked(len).unwrap_or((s, ""))
 }
 
+/// `s[i..j]`, or `""` when `i..j` is not a range of character boundaries within `s`
+/// (the callers' offsets always are: each is at an ASCII octet or the end).
+///
+/// Two `split_at_checked` rather than `str::get`, which the compiler leaves as a call in
+/// the large inlined parsing functions (~20 instructions each, six per `MAIL` line).
+#[inline(always)]
+fn sub(s: &str, i: usize, j: usize) -> &str {
+    match s.split_at_checked(j) {
+        Some((head, _)) => match head.split_at_checked(i) {
+            Some((_, mid)) => mid,
+            None => "",
+        },
+        None => "",
+    }
+}
+
+/// `s[i..]`, or `""` when `i` is not a character boundary within `s` (see [`sub`]).
+#[inline(always)]
+fn suffix(s: &str, i: usize) -> &str {
+    s.split_at_checked(i).map_or("", |(_, tail)| tail)
+}
+
 /// `s` without its leading spaces.
 #[inline]
 fn skip_spaces(s: &str) -> &str {
     let n = s.bytes().position(|b| b != b' ').unwrap_or(s.len());
-    s.get(n..).unwrap_or_default()
+    suffix(s, n)
 }
 
 /// The offset of the first octet at or after `i` in `b` that is not a space.
@@ -565,7 +588,7 @@ fn parse_auth(arg: &str) -> Result<AuthParts, CommandErrorKind> {
 
 /// `" FROM:"` / `" TO:"` (`kw` with its colon, any case) then optional spaces (tolerated),
 /// returning what follows.
-#[inline]
+#[inline(always)]
 fn after_keyword<'a, const N: usize>(rest: &'a str, kw: &[u8; N]) -> Option<&'a str> {
     let b = rest.as_bytes();
     let head = b.get(1..=N)?;
@@ -573,7 +596,7 @@ fn after_keyword<'a, const N: usize>(rest: &'a str, kw: &[u8; N]) -> Option<&'a 
         return None;
     }
     // `kw` is ASCII, so the cut is on a character boundary.
-    rest.get(skip_spaces_at(b, kw.len() + 1)..)
+    Some(suffix(rest, skip_spaces_at(b, kw.len() + 1)))
 }
 
 fn path_error(e: PathError, bad_path: fn(&'static str) -> CommandErrorKind) -> CommandErrorKind {
@@ -605,10 +628,16 @@ fn parse_mail<'a, T>(
         );
         (ReversePathRef::Mailbox(mbox), end)
     };
-    let raw = rest.get(end..).unwrap_or_default();
+    let raw = suffix(rest, end);
     let mut params = MailParametersRef::empty(raw);
     attempt!(
-        for_each_param(raw, |kw, value| mail_param(&mut params, kw, value, opts)),
+        for_each_param(raw, |kw, known, value| mail_param(
+            &mut params,
+            kw,
+            known,
+            value,
+            opts
+        )),
         err
     );
     ok(CommandRef::Mail { from, params })
@@ -641,22 +670,29 @@ fn parse_rcpt<'a, T>(
         );
         (ForwardPathRef::Mailbox(mbox), end)
     };
-    let raw = rest.get(end..).unwrap_or_default();
+    let raw = suffix(rest, end);
     let mut params = RcptParametersRef::empty(raw);
     attempt!(
-        for_each_param(raw, |kw, value| rcpt_param(&mut params, kw, value, opts)),
+        for_each_param(raw, |kw, known, value| rcpt_param(
+            &mut params,
+            kw,
+            known,
+            value,
+            opts
+        )),
         err
     );
     ok(CommandRef::Rcpt { to, params })
 }
 
 /// Splits `[SP esmtp-param *(SP esmtp-param)]` (several spaces tolerated) and calls `f`
-/// with each keyword (checked: an `esmtp-keyword` of at most 64 octets) and raw value (the
-/// text after the first `=`, up to the next space).
-#[inline]
+/// with each keyword (checked: an `esmtp-keyword` of at most 64 octets), the [`Known`]
+/// keyword it is if any, and raw value (the text after the first `=`, up to the next
+/// space).
+#[inline(always)]
 fn for_each_param<'a>(
     rest: &'a str,
-    mut f: impl FnMut(&'a str, Option<&'a str>) -> Result<(), CommandErrorKind>,
+    mut f: impl FnMut(&'a str, Option<Known>, Option<&'a str>) -> Result<(), CommandErrorKind>,
 ) -> Result<(), CommandErrorKind> {
     let bad = CommandErrorKind::InvalidArguments;
     let b = rest.as_bytes();
@@ -672,29 +708,41 @@ fn for_each_param<'a>(
         if kw_start >= b.len() {
             return Ok(());
         }
-        let tail = b.get(i..).unwrap_or_default();
-        i += tail
-            .iter()
-            .position(|&c| !class(c, C_LDH))
-            .unwrap_or(tail.len());
-        let kw_ok = i - kw_start <= 64
-            && b.get(kw_start).is_some_and(u8::is_ascii_alphanumeric)
-            && matches!(b.get(i), None | Some(b' ' | b'='));
-        if !kw_ok {
-            return Err(bad("invalid parameter keyword"));
-        }
-        let kw = rest.get(kw_start..i).unwrap_or_default();
+        let known = match Known::at(b, i) {
+            // A known keyword followed by `=` (or a flag followed by a space or the end),
+            // recognised from one word of input.
+            Some((known, len)) => {
+                i += len;
+                Some(known)
+            }
+            None => {
+                let tail = b.get(i..).unwrap_or_default();
+                i += tail
+                    .iter()
+                    .position(|&c| !class(c, C_LDH))
+                    .unwrap_or(tail.len());
+                let kw_ok = i - kw_start <= 64
+                    && b.get(kw_start).is_some_and(u8::is_ascii_alphanumeric)
+                    && matches!(b.get(i), None | Some(b' ' | b'='));
+                if !kw_ok {
+                    return Err(bad("invalid parameter keyword"));
+                }
+                Known::find(sub(rest, kw_start, i))
+            }
+        };
+        // The keyword is ASCII and followed by `=`, a space or the end: a character
+        // boundary.
+        let kw = sub(rest, kw_start, i);
         let value = if b.get(i) == Some(&b'=') {
             i += 1;
             let value_start = i;
-            let tail = b.get(i..).unwrap_or_default();
-            i += tail.iter().position(|&c| c == b' ').unwrap_or(tail.len());
+            i = find_byte(b, i, b' ');
             // The value ends at a space or at the end: a character boundary.
-            rest.get(value_start..i)
+            Some(sub(rest, value_start, i))
         } else {
             None
         };
-        f(kw, value)?;
+        f(kw, known, value)?;
     }
 }
 
@@ -755,6 +803,37 @@ enum Known {
 }
 
 impl Known {
+    /// The known keyword at offset `i` of `b`, in any case, with its length, when it is
+    /// followed by `=` (by a space or the end for the flag `SMTPUTF8`); `None` when there
+    /// is none, or fewer than eight octets are left (then [`Known::find`] decides).
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Known, usize)> {
+        const NOTIFY: Pattern = Pattern::new(b"NOTIFY=");
+        const ORCPT: Pattern = Pattern::new(b"ORCPT=");
+        const SIZE: Pattern = Pattern::new(b"SIZE=");
+        const SMTPUTF8: Pattern = Pattern::new(b"SMTPUTF8");
+        const BODY: Pattern = Pattern::new(b"BODY=");
+        const RET: Pattern = Pattern::new(b"RET=");
+        const ENVID: Pattern = Pattern::new(b"ENVID=");
+        const AUTH: Pattern = Pattern::new(b"AUTH=");
+        let w = word_at(b, i)?;
+        let (known, pattern, len) = match (w as u8) | 0x20 {
+            b'n' => (Known::Notify, NOTIFY, 6),
+            b'o' => (Known::Orcpt, ORCPT, 5),
+            b's' if ((w >> 8) as u8) | 0x20 == b'i' => (Known::Size, SIZE, 4),
+            b's' => {
+                let flag_end = matches!(b.get(i + 8), None | Some(b' '));
+                return (flag_end && SMTPUTF8.matches(w)).then_some((Known::SmtpUtf8, 8));
+            }
+            b'b' => (Known::Body, BODY, 4),
+            b'r' => (Known::Ret, RET, 3),
+            b'e' => (Known::EnvId, ENVID, 5),
+            b'a' => (Known::Auth, AUTH, 4),
+            _ => return None,
+        };
+        pattern.matches(w).then_some((known, len))
+    }
+
     /// The keyword in `kw`, in any case.
     #[inline]
     fn find(kw: &str) -> Option<Known> {
@@ -787,14 +866,66 @@ pub(crate) fn known_keyword(kw: &str, set: ParamSet) -> bool {
     }
 }
 
+/// One `MAIL` parameter: `SIZE` and `BODY` with a valid value and not seen before are
+/// handled here, in line; everything else (and every error) in [`mail_param_other`].
+#[inline(always)]
 fn mail_param<'a>(
     params: &mut MailParametersRef<'a>,
     kw: &'a str,
+    known: Option<Known>,
+    value: Option<&'a str>,
+    opts: &CommandParseOptions,
+) -> Result<(), CommandErrorKind> {
+    match (known, value) {
+        (Some(Known::Size), Some(v)) if params.size.is_none() => {
+            if let Some(size) = parse_size(v.as_bytes()) {
+                params.size = Some(size);
+                return Ok(());
+            }
+        }
+        (Some(Known::Body), Some(v)) if params.body.is_none() => {
+            let v = v.as_bytes();
+            if eq_upper(v, b"8BITMIME") {
+                params.body = Some(BodyType::EightBitMime);
+                return Ok(());
+            } else if eq_upper(v, b"7BIT") {
+                params.body = Some(BodyType::SevenBit);
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    mail_param_other(params, kw, known, value, opts)
+}
+
+/// `SIZE`'s value: up to 19 digits (any such number fits a `u64`), else `None` (and
+/// [`mail_param_other`] decides, with [`parse_u64`]).
+#[inline(always)]
+fn parse_size(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &d in v {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(d - b'0');
+    }
+    Some(n)
+}
+
+/// Every `MAIL` parameter but the common cases of [`mail_param`].
+#[inline(never)]
+fn mail_param_other<'a>(
+    params: &mut MailParametersRef<'a>,
+    kw: &'a str,
+    known: Option<Known>,
     value: Option<&'a str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
-    let (known, name) = match Known::find(kw) {
+    let (known, name) = match known {
         Some(Known::SmtpUtf8) => return set_flag(&mut params.smtputf8, value, "SMTPUTF8"),
         Some(Known::RequireTls) => return set_flag(&mut params.requiretls, value, "REQUIRETLS"),
         Some(k @ Known::Size) => (k, "SIZE"),
@@ -867,14 +998,55 @@ fn mail_param<'a>(
     }
 }
 
+/// One `RCPT` parameter: a valid `NOTIFY`, and an `ORCPT` of type `rfc822` whose xtext
+/// has nothing to decode, not seen before, are handled here, in line; everything else
+/// (and every error) in [`rcpt_param_other`].
+#[inline(always)]
 fn rcpt_param<'a>(
     params: &mut RcptParametersRef<'a>,
     kw: &'a str,
+    known: Option<Known>,
+    value: Option<&'a str>,
+    opts: &CommandParseOptions,
+) -> Result<(), CommandErrorKind> {
+    const RFC822: Pattern = Pattern::new(b"RFC822;");
+    match (known, value) {
+        (Some(Known::Notify), Some(v)) if params.notify.is_none() => {
+            if let Ok(n) = parse_notify(v) {
+                params.notify = Some(n);
+                return Ok(());
+            }
+        }
+        (Some(Known::Orcpt), Some(v)) if params.orcpt.is_none() => {
+            let b = v.as_bytes();
+            let address = suffix(v, 7);
+            if word_at(b, 0).is_some_and(|w| RFC822.matches(w))
+                && (1..=OriginalRecipient::MAX_LEN).contains(&address.len())
+                && span_xchar(b, 7) == b.len()
+            {
+                params.orcpt = Some(OriginalRecipientRef {
+                    addr_type: sub(v, 0, 6),
+                    address: Cow::Borrowed(address),
+                });
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    rcpt_param_other(params, kw, known, value, opts)
+}
+
+/// Every `RCPT` parameter but the common cases of [`rcpt_param`].
+#[inline(never)]
+fn rcpt_param_other<'a>(
+    params: &mut RcptParametersRef<'a>,
+    kw: &'a str,
+    known: Option<Known>,
     value: Option<&'a str>,
     opts: &CommandParseOptions,
 ) -> Result<(), CommandErrorKind> {
     let invalid = CommandErrorKind::InvalidParameter;
-    match Known::find(kw) {
+    match known {
         Some(Known::Notify) => {
             let v = value.ok_or(invalid("NOTIFY"))?;
             set_once(&mut params.notify, parse_notify(v)?, "NOTIFY")
@@ -892,12 +1064,17 @@ fn rcpt_param<'a>(
 }
 
 /// `NOTIFY=NEVER` or a comma-separated list of `SUCCESS`, `FAILURE`, `DELAY` (any case).
+#[inline(always)]
 fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
     if eq_upper(v.as_bytes(), b"NEVER") {
         return Ok(Notify::NEVER);
     }
+    let b = v.as_bytes();
     let mut n = Notify::NEVER;
-    for item in v.as_bytes().split(|&b| b == b',') {
+    let mut i = 0;
+    loop {
+        let end = find_byte(b, i, b',');
+        let item = b.get(i..end).unwrap_or_default();
         if eq_upper(item, b"SUCCESS") {
             n.success = true;
         } else if eq_upper(item, b"FAILURE") {
@@ -907,8 +1084,11 @@ fn parse_notify(v: &str) -> Result<Notify, CommandErrorKind> {
         } else {
             return Err(CommandErrorKind::InvalidParameter("NOTIFY"));
         }
+        if end >= b.len() {
+            return Ok(n);
+        }
+        i = end + 1;
     }
-    Ok(n)
 }
 
 /// `ORCPT=addr-type;xtext`.
@@ -916,15 +1096,16 @@ fn parse_orcpt(v: &str) -> Result<OriginalRecipientRef<'_>, CommandErrorKind> {
     let invalid = || CommandErrorKind::InvalidParameter("ORCPT");
     // One pass over the address type: atext up to the `;`.
     let b = v.as_bytes();
-    let semi = b
-        .iter()
-        .position(|&c| !class(c, C_ATEXT))
-        .filter(|&i| b.get(i) == Some(&b';') && (1..=64).contains(&i))
-        .ok_or_else(invalid)?;
-    let (addr_type, xtext) = (
-        v.get(..semi).unwrap_or_default(),
-        v.get(semi + 1..).unwrap_or_default(),
-    );
+    const RFC822: Pattern = Pattern::new(b"RFC822;");
+    let semi = if word_at(b, 0).is_some_and(|w| RFC822.matches(w)) {
+        6
+    } else {
+        b.iter()
+            .position(|&c| !class(c, C_ATEXT))
+            .filter(|&i| b.get(i) == Some(&b';') && (1..=64).contains(&i))
+            .ok_or_else(invalid)?
+    };
+    let (addr_type, xtext) = (sub(v, 0, semi), suffix(v, semi + 1));
     let address = xtext_decode_ascii(xtext).ok_or_else(invalid)?;
     // Xtext without escapes is printable ASCII: only its length is left to check.
     if matches!(address, Cow::Owned(_))
@@ -965,9 +1146,9 @@ pub fn xtext_decode(v: &[u8]) -> Option<Vec<u8>> {
 /// Decodes xtext that must decode to ASCII; borrows when there is nothing to decode.
 fn xtext_decode_ascii(v: &str) -> Option<Cow<'_, str>> {
     // Fast path, one pass: xchars only, nothing to decode.
-    match v.bytes().position(|b| !class(b, C_XCHAR)) {
+    match v.as_bytes().get(span_xchar(v.as_bytes(), 0)) {
         None => return Some(Cow::Borrowed(v)),
-        Some(i) if v.as_bytes().get(i) != Some(&b'+') => return None,
+        Some(&c) if c != b'+' => return None,
         Some(_) => {}
     }
     let bytes = xtext_decode(v.as_bytes())?;
@@ -1058,9 +1239,40 @@ fn mailbox_at(s: &str, i: usize) -> Result<(MailboxRef<'_>, usize, bool), &'stat
     Ok((mbox, end, local_ascii && host_ascii))
 }
 
-/// `Dot-string` at offset `i`, in one pass.
-#[inline]
+/// `Dot-string` at offset `i`: the local part, the offset after it, and whether it is
+/// ASCII.
+#[inline(always)]
 fn dot_string(s: &str, i: usize) -> Result<(LocalPartRef<'_>, usize, bool), &'static str> {
+    // Fast path: ASCII atoms of atext joined by single dots, at most 64 octets in all.
+    // Anything else (an empty atom, UTF-8, a longer local part) goes the exact way.
+    let b = s.as_bytes();
+    let mut j = i;
+    loop {
+        let atom = j;
+        while b.get(j).is_some_and(|&c| class(c, C_ATEXT)) {
+            j += 1;
+        }
+        if j == atom {
+            break;
+        }
+        if b.get(j) == Some(&b'.') {
+            j += 1;
+            continue;
+        }
+        if j - i <= 64
+            && b.get(j).is_none_or(|&c| c < 0x80)
+            && let text = sub(s, i, j)
+        {
+            return Ok((LocalPartRef(Cow::Borrowed(text)), j, true));
+        }
+        break;
+    }
+    dot_string_slow(s, i)
+}
+
+/// `Dot-string` at offset `i`, one octet at a time, for every case.
+#[inline(never)]
+fn dot_string_slow(s: &str, i: usize) -> Result<(LocalPartRef<'_>, usize, bool), &'static str> {
     let b = s.as_bytes();
     let mut j = i;
     let mut prev_dot = true;
@@ -1146,9 +1358,40 @@ fn host_at(s: &str, i: usize) -> Result<(HostRef<'_>, usize, bool), &'static str
         // Address literals are ASCII (`dcontent`).
         return Ok((HostRef::Literal(lit), end, true));
     }
-    let (len, ascii) = scan_domain(b.get(i..).unwrap_or_default())?;
-    let d = s.get(i..i + len).ok_or("invalid domain")?;
+    let (len, ascii) = domain_at(b, i)?;
+    let d = sub(s, i, i + len);
     Ok((HostRef::Domain(DomainRef(d)), i + len, ascii))
+}
+
+/// The `Domain` at offset `i` of `b`: its length and whether it is ASCII, as
+/// [`scan_domain`] says.
+#[inline(always)]
+fn domain_at(b: &[u8], i: usize) -> Result<(usize, bool), &'static str> {
+    // Fast path: ASCII labels of 1 to 63 letters, digits and hyphens, not starting or
+    // ending with a hyphen, joined by single dots, at most 255 octets in all. Anything
+    // else (UTF-8, an error) goes the exact way.
+    let mut j = i;
+    loop {
+        let label = j;
+        while b.get(j).is_some_and(|&c| class(c, C_LDH)) {
+            j += 1;
+        }
+        let ok = (1..=63).contains(&(j - label))
+            && b.get(label) != Some(&b'-')
+            && b.get(j - 1) != Some(&b'-');
+        if !ok {
+            break;
+        }
+        if b.get(j) == Some(&b'.') {
+            j += 1;
+            continue;
+        }
+        if j - i <= Domain::MAX_LEN && b.get(j).is_none_or(|&c| c < 0x80) {
+            return Ok((j - i, true));
+        }
+        break;
+    }
+    scan_domain(b.get(i..).unwrap_or_default())
 }
 
 /// An address literal at offset `i` (which holds `[`), returning the offset after the `]`.
@@ -1210,5 +1453,199 @@ pub(crate) fn parse_mailbox_str(s: &str) -> Option<Mailbox> {
     match mailbox_at(s, 0) {
         Ok((mbox, end, _)) if end == s.len() => Some(mbox.into_owned()),
         _ => None,
+    }
+}
+
+/// The fast paths against the exact scanners they stand in for: on any input both give
+/// the same result or the same error.
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Octets that exercise the scanners' rules: atext, dots, hyphens, `@`, `>`, a space,
+    /// a quote, UTF-8, digits, letters of the keywords, `+`, `=`, `,`, `;`.
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "a",
+                "Z",
+                "0",
+                "9",
+                ".",
+                "-",
+                "_",
+                "+",
+                "=",
+                ",",
+                ";",
+                "@",
+                ">",
+                " ",
+                "\"",
+                "é",
+                "x",
+                "rfc822;",
+                "SUCCESS",
+                "failure",
+                "Delay",
+                "NEVER",
+                "8BITMIME",
+                "7bit",
+                "12",
+                "a.b",
+                "-.",
+                ".-",
+                "..",
+                "abcdefghij0123456789",
+            ]),
+            0..max,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn rcpt(
+        params: &str,
+        smtputf8: bool,
+        fast: bool,
+    ) -> Result<RcptParametersRef<'_>, CommandErrorKind> {
+        let opts = CommandParseOptions {
+            smtputf8,
+            ..CommandParseOptions::default()
+        };
+        let mut p = RcptParametersRef::empty(params);
+        for_each_param(params, |kw, known, value| {
+            if fast {
+                rcpt_param(&mut p, kw, known, value, &opts)
+            } else {
+                rcpt_param_other(&mut p, kw, known, value, &opts)
+            }
+        })?;
+        Ok(p)
+    }
+
+    fn mail(
+        params: &str,
+        smtputf8: bool,
+        fast: bool,
+    ) -> Result<MailParametersRef<'_>, CommandErrorKind> {
+        let opts = CommandParseOptions {
+            smtputf8,
+            ..CommandParseOptions::default()
+        };
+        let mut p = MailParametersRef::empty(params);
+        for_each_param(params, |kw, known, value| {
+            if fast {
+                mail_param(&mut p, kw, known, value, &opts)
+            } else {
+                mail_param_other(&mut p, kw, known, value, &opts)
+            }
+        })?;
+        Ok(p)
+    }
+
+    #[test]
+    fn known_cases() {
+        for s in ["bob", "a.b.c", ".a", "a.", "a..b", "é", "a\"b", "", "x@y"] {
+            assert_eq!(dot_string(s, 0), dot_string_slow(s, 0), "{s:?}");
+        }
+        let long = "a".repeat(70);
+        assert_eq!(dot_string(&long, 0), dot_string_slow(&long, 0));
+        for d in [
+            "example.org",
+            "a-b.c",
+            "-a.b",
+            "a-.b",
+            "a..b",
+            "a.",
+            "a.-b",
+            "é.fr",
+            "a>",
+        ] {
+            assert_eq!(
+                domain_at(d.as_bytes(), 0),
+                scan_domain(d.as_bytes()),
+                "{d:?}"
+            );
+        }
+        let label64 = format!("{}.org", "a".repeat(64));
+        assert!(domain_at(label64.as_bytes(), 0).is_err());
+        let long = format!("{}a", "abcdefghi.".repeat(26));
+        assert_eq!(domain_at(long.as_bytes(), 0), scan_domain(long.as_bytes()));
+        for p in [
+            " NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.net",
+            " NOTIFY=NEVER NOTIFY=NEVER",
+            " ORCPT=rfc822;a+2Bb",
+            " ORCPT=RFC822;",
+            " notify=success,",
+            " ORCPT=rfc822;a ORCPT=rfc822;b",
+        ] {
+            assert_eq!(rcpt(p, false, true), rcpt(p, false, false), "{p:?}");
+        }
+        for len in [499, 500, 501] {
+            let p = format!(" ORCPT=rfc822;{}", "a".repeat(len));
+            assert_eq!(rcpt(&p, false, true), rcpt(&p, false, false), "{len}");
+            assert_eq!(rcpt(&p, false, true).is_ok(), len <= 500);
+        }
+        for p in [
+            " SIZE=123456 BODY=8BITMIME",
+            " SIZE=9999999999999999999",
+            " SIZE=18446744073709551616",
+            " SIZE=1 SIZE=2",
+            " BODY=7bit BODY=BINARYMIME",
+            " SIZE=",
+            " SIZE=1x",
+        ] {
+            assert_eq!(mail(p, false, true), mail(p, false, false), "{p:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn dot_string_fast_path_is_exact(s in text(12), prefix in 0usize..3) {
+            let i = prefix.min(s.len());
+            if s.is_char_boundary(i) {
+                prop_assert_eq!(dot_string(&s, i), dot_string_slow(&s, i));
+            }
+        }
+
+        #[test]
+        fn domain_fast_path_is_exact(s in text(12)) {
+            prop_assert_eq!(domain_at(s.as_bytes(), 0), scan_domain(s.as_bytes()));
+        }
+
+        #[test]
+        fn rcpt_fast_paths_are_exact(
+            params in proptest::collection::vec(
+                (proptest::sample::select(vec!["NOTIFY", "ORCPT", "notify", "X-Y", "Orcpt"]), text(6)),
+                0..4,
+            ),
+            smtputf8 in any::<bool>(),
+        ) {
+            let line: String = params.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            prop_assert_eq!(rcpt(&line, smtputf8, true), rcpt(&line, smtputf8, false));
+        }
+
+        #[test]
+        fn mail_fast_paths_are_exact(
+            params in proptest::collection::vec(
+                (proptest::sample::select(vec!["SIZE", "BODY", "size", "Body", "RET", "X-Y"]), text(6)),
+                0..4,
+            ),
+            smtputf8 in any::<bool>(),
+        ) {
+            let line: String = params.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            prop_assert_eq!(mail(&line, smtputf8, true), mail(&line, smtputf8, false));
+        }
+
+        #[test]
+        fn size_fast_path_is_exact(digits in "[0-9]{0,21}|[0-9]{1,5}[a ]") {
+            let fast = parse_size(digits.as_bytes());
+            if fast.is_some() {
+                prop_assert_eq!(fast, parse_u64(&digits));
+            } else {
+                prop_assert!(digits.len() > 19 || parse_u64(&digits).is_none());
+            }
+        }
     }
 }

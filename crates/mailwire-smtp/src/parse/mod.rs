@@ -2,6 +2,7 @@
 
 mod command;
 mod reply;
+mod scan;
 
 pub use command::*;
 pub use reply::*;
