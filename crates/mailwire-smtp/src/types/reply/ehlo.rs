@@ -299,6 +299,14 @@ impl Capability {
     /// [`Capability::parse`] of a line known to hold no CR or LF (a line of a [`Reply`]).
     #[inline]
     fn parse_checked(line: &str) -> Option<Capability> {
+        if let Some(cap) = Capability::bare_keyword(line.as_bytes()) {
+            return Some(cap);
+        }
+        Capability::parse_words(line)
+    }
+
+    /// [`Capability::parse_checked`] without its fast path: words, then [`Capability::typed`].
+    fn parse_words(line: &str) -> Option<Capability> {
         let mut words = Words { rest: line };
         let keyword = words.next()?;
         // The words hold no space (split on it), no CR or LF (checked by the caller) and
@@ -311,6 +319,77 @@ impl Capability {
                 })
             }),
         )
+    }
+
+    /// The fast path of [`Capability::parse_checked`]: a line that is exactly one of the
+    /// keywords taking no parameter (in any case, with no space around it), as most EHLO
+    /// lines are, read as one or two case-folded numbers instead of being split into words
+    /// and upper-cased octet by octet. `None` for any other line, which the general path
+    /// reads (to the same result for these lines: a unit test compares the two).
+    fn bare_keyword(line: &[u8]) -> Option<Capability> {
+        /// Up to 16 octets as a little-endian number, ASCII lower-case letters made
+        /// upper-case (`None` if longer). The padding is zero: callers compare lengths too.
+        fn folded(bytes: &[u8]) -> Option<u128> {
+            const ONES: u128 = u128::from_le_bytes([1; 16]);
+            let mut buf = [0u8; 16];
+            buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+            let v = u128::from_le_bytes(buf);
+            // Per octet, with its high bit cleared (so no carry crosses octets): at least
+            // `a` sets the high bit of `+ (0x80 - a)`; above `z` sets that of `+ (0x7f - z)`.
+            let low7 = v & (ONES * 0x7f);
+            let from_a = low7 + ONES * u128::from(0x80 - b'a');
+            let past_z = low7 + ONES * u128::from(0x7f - b'z');
+            let lower = from_a & !past_z & !v & (ONES * 0x80);
+            // A lower-case letter differs from its upper case in the 0x20 bit alone.
+            Some(v ^ (lower >> 2))
+        }
+        /// `folded` of a keyword known at compile time (upper case, at most 16 octets).
+        const fn key(word: &[u8]) -> u128 {
+            let mut buf = [0u8; 16];
+            let mut i = 0;
+            while i < word.len() {
+                buf[i] = word[i];
+                i += 1;
+            }
+            u128::from_le_bytes(buf)
+        }
+        const DSN: u128 = key(b"DSN");
+        const SIZE: u128 = key(b"SIZE");
+        const VRFY: u128 = key(b"VRFY");
+        const EXPN: u128 = key(b"EXPN");
+        const ETRN: u128 = key(b"ETRN");
+        const HELP: u128 = key(b"HELP");
+        const CHUNKING: u128 = key(b"CHUNKING");
+        const EIGHT_BIT_MIME: u128 = key(b"8BITMIME");
+        const SMTPUTF8: u128 = key(b"SMTPUTF8");
+        const STARTTLS: u128 = key(b"STARTTLS");
+        const PIPELINING: u128 = key(b"PIPELINING");
+        const BINARYMIME: u128 = key(b"BINARYMIME");
+        const REQUIRETLS: u128 = key(b"REQUIRETLS");
+        const ENHANCED_HEAD: u128 = key(b"ENHANCEDSTATUSCO");
+        const ENHANCED_TAIL: u128 = key(b"DES");
+        if line.len() == 19 {
+            let (head, tail) = line.split_at(16);
+            return (folded(head)? == ENHANCED_HEAD && folded(tail)? == ENHANCED_TAIL)
+                .then_some(Capability::EnhancedStatusCodes);
+        }
+        let word = folded(line)?;
+        Some(match (line.len(), word) {
+            (3, DSN) => Capability::Dsn,
+            (4, SIZE) => Capability::Size(None),
+            (4, VRFY) => Capability::Vrfy,
+            (4, EXPN) => Capability::Expn,
+            (4, ETRN) => Capability::Etrn,
+            (4, HELP) => Capability::Help,
+            (8, CHUNKING) => Capability::Chunking,
+            (8, EIGHT_BIT_MIME) => Capability::EightBitMime,
+            (8, SMTPUTF8) => Capability::SmtpUtf8,
+            (8, STARTTLS) => Capability::StartTls,
+            (10, PIPELINING) => Capability::Pipelining,
+            (10, BINARYMIME) => Capability::BinaryMime,
+            (10, REQUIRETLS) => Capability::RequireTls,
+            _ => return None,
+        })
     }
 
     fn typed<'a, P>(keyword: &'a str, mut params: P) -> Option<Capability>
@@ -872,6 +951,88 @@ mod tests {
                 Some(want),
                 "{line}"
             );
+        }
+    }
+
+    /// The fast path for lines that are a bare keyword gives what the general path gives,
+    /// and leaves every other line to it: each keyword in upper, lower and mixed case,
+    /// with one octet changed at every place (a letter's case, a neighbouring letter, a
+    /// NUL, a space, a non-ASCII letter), with padding, and every keyword's prefixes.
+    #[test]
+    fn bare_keyword_fast_path_is_the_general_path() {
+        let keywords = [
+            "DSN",
+            "SIZE",
+            "VRFY",
+            "EXPN",
+            "ETRN",
+            "HELP",
+            "CHUNKING",
+            "8BITMIME",
+            "SMTPUTF8",
+            "STARTTLS",
+            "PIPELINING",
+            "BINARYMIME",
+            "REQUIRETLS",
+            "ENHANCEDSTATUSCODES",
+            "AUTH",
+            "SIZE 10",
+            "X-EXPS",
+            "ENHANCEDSTATUSCODE",
+            "ENHANCEDSTATUSCODESX",
+        ];
+        let check = |line: &[u8]| {
+            let Ok(line) = std::str::from_utf8(line) else {
+                return;
+            };
+            let general = Capability::parse_words(line);
+            match Capability::bare_keyword(line.as_bytes()) {
+                Some(fast) => assert_eq!(Some(fast), general, "{line:?}"),
+                // Only lines the fast path does not know go to the general path; every
+                // bare keyword (no space, any case) is known.
+                None => assert!(
+                    !keywords[..14].iter().any(|k| k.eq_ignore_ascii_case(line)),
+                    "{line:?} missed"
+                ),
+            }
+        };
+        for keyword in keywords {
+            let mixed: String = keyword
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for form in [keyword.to_string(), keyword.to_ascii_lowercase(), mixed] {
+                let bytes = form.as_bytes();
+                check(bytes);
+                check(format!(" {form}").as_bytes());
+                check(format!("{form} ").as_bytes());
+                for end in 0..bytes.len() {
+                    check(&bytes[..end]);
+                }
+                for at in 0..bytes.len() {
+                    for replacement in [0u8, b' ', b'@', b'[', b'`', b'{', 0x7f, b'a', b'Z', b'1'] {
+                        let mut changed = bytes.to_vec();
+                        changed[at] = replacement;
+                        check(&changed);
+                        changed[at] = bytes[at] ^ 0x20;
+                        check(&changed);
+                        changed[at] = bytes[at] + 1;
+                        check(&changed);
+                    }
+                    for wide in ["é", "ſ", "\u{212a}"] {
+                        let mut with = form.clone();
+                        with.replace_range(at..at + 1, wide);
+                        check(with.as_bytes());
+                    }
+                }
+            }
         }
     }
 
