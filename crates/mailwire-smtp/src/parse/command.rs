@@ -1504,44 +1504,50 @@ mod fast_path_tests {
         .prop_map(|parts| parts.concat())
     }
 
-    fn rcpt(
-        params: &str,
+    /// A parameter handler: `mail_param`, `rcpt_param` and their `_other` halves.
+    type Handler<'a, P> = fn(
+        &mut P,
+        &'a str,
+        Option<Known>,
+        Option<&'a str>,
+        &CommandParseOptions,
+    ) -> Result<(), CommandErrorKind>;
+
+    /// Parses `params` into `p` with `handler` for each parameter.
+    fn params<'a, P>(
+        params: &'a str,
+        mut p: P,
         smtputf8: bool,
-        fast: bool,
-    ) -> Result<RcptParametersRef<'_>, CommandErrorKind> {
+        handler: Handler<'a, P>,
+    ) -> Result<P, CommandErrorKind> {
         let opts = CommandParseOptions {
             smtputf8,
             ..CommandParseOptions::default()
         };
-        let mut p = RcptParametersRef::empty(params);
         for_each_param(params, |kw, known, value| {
-            if fast {
-                rcpt_param(&mut p, kw, known, value, &opts)
-            } else {
-                rcpt_param_other(&mut p, kw, known, value, &opts)
-            }
+            handler(&mut p, kw, known, value, &opts)
         })?;
         Ok(p)
     }
 
+    fn rcpt(
+        text: &str,
+        smtputf8: bool,
+        fast: bool,
+    ) -> Result<RcptParametersRef<'_>, CommandErrorKind> {
+        let handler: Handler<'_, RcptParametersRef<'_>> =
+            if fast { rcpt_param } else { rcpt_param_other };
+        params(text, RcptParametersRef::empty(text), smtputf8, handler)
+    }
+
     fn mail(
-        params: &str,
+        text: &str,
         smtputf8: bool,
         fast: bool,
     ) -> Result<MailParametersRef<'_>, CommandErrorKind> {
-        let opts = CommandParseOptions {
-            smtputf8,
-            ..CommandParseOptions::default()
-        };
-        let mut p = MailParametersRef::empty(params);
-        for_each_param(params, |kw, known, value| {
-            if fast {
-                mail_param(&mut p, kw, known, value, &opts)
-            } else {
-                mail_param_other(&mut p, kw, known, value, &opts)
-            }
-        })?;
-        Ok(p)
+        let handler: Handler<'_, MailParametersRef<'_>> =
+            if fast { mail_param } else { mail_param_other };
+        params(text, MailParametersRef::empty(text), smtputf8, handler)
     }
 
     #[test]
