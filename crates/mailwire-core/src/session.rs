@@ -37,6 +37,9 @@ use bytes::Bytes;
 /// over (see `Outbox::take_buf`).
 const COPY_OUT_MAX: usize = 4096;
 
+/// The first allocation of an [`Outbox`]'s buffer when constant bytes move into it.
+const FIRST_CAPACITY: usize = 256;
+
 /// An output of [`Session::poll_transmit`]: what the transport must do next, in order.
 /// The set is closed on purpose: a driver must handle every case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +73,9 @@ pub enum Transmit {
 pub struct Outbox {
     /// Bytes not yet handed out.
     buf: Vec<u8>,
+    /// Constant bytes queued by [`push_static`](Outbox::push_static) while `buf` was
+    /// empty: they come before `buf`, which stays empty while this is set.
+    fixed: Option<&'static [u8]>,
     /// Actions (and the bytes before them), in order.
     queue: VecDeque<Transmit>,
     /// [`Transmit::Close`] comes after `queue` and `buf`: the usual end of a session,
@@ -84,10 +90,46 @@ impl Outbox {
     }
 
     /// The buffer to append bytes to send.
+    #[inline]
     pub fn buf(&mut self) -> &mut Vec<u8> {
         // Bytes written after `close` go after the close.
         self.queue_close();
+        if let Some(fixed) = self.fixed.take() {
+            // Bytes written after constant bytes go after them, in one write.
+            if self.buf.capacity() == 0 {
+                self.buf.reserve(fixed.len().max(FIRST_CAPACITY));
+            }
+            self.buf.extend_from_slice(fixed);
+        }
         &mut self.buf
+    }
+
+    /// Queues constant bytes to send (a reply that never changes): the same as appending
+    /// them to [`buf`](Outbox::buf), but when nothing else is waiting they are handed out
+    /// as they are, as a static [`Bytes`], without an allocation or a copy.
+    ///
+    /// ```
+    /// use mailwire_core::session::Outbox;
+    /// use mailwire_core::Transmit;
+    ///
+    /// static OK: &[u8] = b"250 OK\r\n";
+    /// let mut outbox = Outbox::new();
+    /// outbox.push_static(OK);
+    /// let Some(Transmit::Data(bytes)) = outbox.poll_transmit() else { panic!() };
+    /// assert_eq!(bytes.as_ptr(), OK.as_ptr()); // not a copy
+    ///
+    /// outbox.push_static(OK);
+    /// outbox.buf().extend_from_slice(b"354 Go ahead\r\n"); // in order, in one write
+    /// assert_eq!(outbox.poll_transmit(), Some(Transmit::Data("250 OK\r\n354 Go ahead\r\n".into())));
+    /// ```
+    #[inline]
+    pub fn push_static(&mut self, bytes: &'static [u8]) {
+        self.queue_close();
+        if self.buf.is_empty() && self.fixed.is_none() {
+            self.fixed = Some(bytes);
+        } else {
+            self.buf().extend_from_slice(bytes);
+        }
     }
 
     /// Queues [`Transmit::StartTls`] after everything queued so far.
@@ -105,6 +147,7 @@ impl Outbox {
 
     /// Puts a `close_last` close into `queue`, after the bytes queued before it, so that
     /// what comes next goes after it.
+    #[inline]
     fn queue_close(&mut self) {
         if self.close_last {
             self.close_last = false;
@@ -117,6 +160,7 @@ impl Outbox {
     /// body and wants to wait until the driver has taken what is there).
     pub fn pending_len(&self) -> usize {
         self.buf.len()
+            + self.fixed.map_or(0, <[u8]>::len)
             + self
                 .queue
                 .iter()
@@ -132,8 +176,8 @@ impl Outbox {
         if let Some(transmit) = self.queue.pop_front() {
             return Some(transmit);
         }
-        if !self.buf.is_empty() {
-            return Some(Transmit::Data(self.take_buf()));
+        if let Some(bytes) = self.take_out() {
+            return Some(Transmit::Data(bytes));
         }
         if self.close_last {
             self.close_last = false;
@@ -143,10 +187,21 @@ impl Outbox {
     }
 
     fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            let bytes = self.take_buf();
+        if let Some(bytes) = self.take_out() {
             self.queue.push_back(Transmit::Data(bytes));
         }
+    }
+
+    /// The bytes waiting (constant ones, or those of `buf`), if any.
+    fn take_out(&mut self) -> Option<Bytes> {
+        if let Some(fixed) = self.fixed.take() {
+            // `buf` is empty while `fixed` is set.
+            return Some(Bytes::from_static(fixed));
+        }
+        if self.buf.is_empty() {
+            return None;
+        }
+        Some(self.take_buf())
     }
 
     /// Hands out the queued bytes. Up to [`COPY_OUT_MAX`] they are copied out (one exact
@@ -292,6 +347,51 @@ mod outbox_tests {
             drain(&mut outbox),
             [data("x"), Transmit::Close, Transmit::StartTls]
         );
+    }
+
+    #[test]
+    fn static_bytes_keep_their_place() {
+        static A: &[u8] = b"250 a\r\n";
+        static B: &[u8] = b"250 b\r\n";
+        let mut outbox = Outbox::new();
+        // Alone: handed out as they are.
+        outbox.push_static(A);
+        assert_eq!(outbox.pending_len(), A.len());
+        let out = drain(&mut outbox);
+        assert_eq!(out, [data("250 a\r\n")]);
+        assert!(matches!(&out[0], Transmit::Data(bytes) if bytes.as_ptr() == A.as_ptr()));
+
+        // Before, between and after other bytes: in order, in one write.
+        outbox.push_static(A);
+        outbox.push_static(B);
+        outbox.buf().extend_from_slice(b"x");
+        outbox.push_static(A);
+        assert_eq!(outbox.pending_len(), 2 * A.len() + B.len() + 1);
+        assert_eq!(drain(&mut outbox), [data("250 a\r\n250 b\r\nx250 a\r\n")]);
+        outbox.buf().extend_from_slice(b"y");
+        outbox.push_static(B);
+        assert_eq!(drain(&mut outbox), [data("y250 b\r\n")]);
+
+        // Around a close and a STARTTLS: the order of the calls.
+        outbox.push_static(A);
+        outbox.close();
+        outbox.push_static(B);
+        outbox.start_tls();
+        outbox.push_static(A);
+        outbox.close();
+        assert_eq!(
+            drain(&mut outbox),
+            [
+                data("250 a\r\n"),
+                Transmit::Close,
+                data("250 b\r\n"),
+                Transmit::StartTls,
+                data("250 a\r\n"),
+                Transmit::Close
+            ]
+        );
+        assert_eq!(outbox.poll_transmit(), None);
+        assert_eq!(outbox.pending_len(), 0);
     }
 
     #[test]

@@ -340,6 +340,16 @@ impl ClientSession {
         if self.pending.is_empty() {
             return None;
         }
+        // A command sent on its own that is always the same bytes (`QUIT` at the end of
+        // every session) goes out as a static `Bytes`: no allocation, no copy.
+        const FIXED: [&[u8]; 3] = [b"QUIT\r\n", b"DATA\r\n", b"RSET\r\n"];
+        if let Some(fixed) = FIXED
+            .into_iter()
+            .find(|fixed| *fixed == self.pending.as_slice())
+        {
+            self.pending.clear();
+            return Some(Bytes::from_static(fixed));
+        }
         // Copied out (one exact allocation) rather than handed over: the buffer keeps its
         // capacity for the next commands, and a `Bytes` made from a `Vec` with spare
         // capacity would cost a second allocation for its shared header.

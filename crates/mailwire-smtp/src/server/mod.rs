@@ -1207,21 +1207,18 @@ impl ServerSession {
         }
     }
 
-    /// Sends a reply encoded ahead of time: what `send` would write for it.
+    /// Sends a reply encoded ahead of time: what `send` would write for it (handed out
+    /// without a copy when nothing else is waiting).
     fn send_canned(&mut self, canned: &Canned) {
         if self.closed {
             return;
         }
-        let bytes = if self.config.enhanced_status_codes {
-            canned.enhanced
-        } else {
-            canned.plain
-        };
-        let out = self.outbox.buf();
-        if out.capacity() == 0 {
-            out.reserve(OUTBOX_CAPACITY);
-        }
-        out.extend_from_slice(bytes);
+        self.outbox
+            .push_static(if self.config.enhanced_status_codes {
+                canned.enhanced
+            } else {
+                canned.plain
+            });
     }
 
     fn send_raw(&mut self, reply: &Reply) {
