@@ -170,7 +170,11 @@ struct AuthState {
 enum Pending {
     Helo(HeloVerb, Host),
     Auth(Box<PendingAuth>),
-    Mail(MailParameters),
+    /// What the transaction keeps of the MAIL parameters (the event has them all).
+    Mail {
+        body: Option<BodyType>,
+        smtputf8: bool,
+    },
     Rcpt,
     /// LMTP asks `remaining` more times; SMTP once.
     Message {
@@ -444,11 +448,11 @@ impl ServerSession {
                     }
                 }
             }
-            Pending::Mail(params) => {
+            Pending::Mail { body, smtputf8 } => {
                 if accepted {
                     self.transaction = Some(Transaction {
-                        body: params.body,
-                        smtputf8: params.smtputf8,
+                        body,
+                        smtputf8,
                         ..Transaction::default()
                     });
                 }
@@ -708,7 +712,10 @@ impl ServerSession {
             return self.send(reply);
         }
         self.ask(
-            Pending::Mail(params.clone()),
+            Pending::Mail {
+                body: params.body,
+                smtputf8: params.smtputf8,
+            },
             ServerEvent::Mail { from, params },
         );
     }
