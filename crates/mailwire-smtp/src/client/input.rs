@@ -24,23 +24,50 @@ pub(crate) struct ReplyReader {
     /// scanned line by line.
     tried: bool,
     limits: ReplyLimits,
+    /// How many times [`clear`](Self::clear) was called.
+    clears: u64,
 }
 
 impl ReplyReader {
     pub(crate) fn new(limits: ReplyLimits) -> ReplyReader {
         ReplyReader {
-            // Room for an EHLO reply or a pipelined group of replies at once, instead of
-            // growing step by step.
-            buf: Vec::with_capacity(512),
+            // Allocated when first needed: replies usually arrive whole and are read from
+            // the input where it lies (`parse`).
+            buf: Vec::new(),
             start: 0,
             line_start: 0,
             lines: 0,
             tried: false,
             limits,
+            clears: 0,
         }
     }
 
+    /// Whether nothing is buffered: the next bytes start a reply, and complete replies at
+    /// the start of an input can be read from it directly with [`parse`](Self::parse).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.buf.len()
+    }
+
+    /// How many times the buffer was cleared (a caller reading from an input directly
+    /// stops when this changes: the rest of the input is discarded as buffered bytes are).
+    pub(crate) fn clears(&self) -> u64 {
+        self.clears
+    }
+
+    /// Reads one reply at the start of `input`, under this reader's limits, as
+    /// [`next_reply`](Self::next_reply) would read it from the buffer: for a reader that
+    /// [`is_empty`](Self::is_empty), the bytes that would have been pushed.
+    pub(crate) fn parse(&self, input: &[u8]) -> Result<Option<(Reply, usize)>, ReplyError> {
+        parse_reply(input, &self.limits)
+    }
+
     pub(crate) fn push(&mut self, input: &[u8]) {
+        if self.buf.capacity() == 0 {
+            // Room for an EHLO reply or a pipelined group of replies at once, instead of
+            // growing step by step.
+            self.buf.reserve(input.len().max(512));
+        }
         if self.start > 0 && self.start == self.buf.len() {
             self.clear();
         } else if self.start > 4096 && self.start * 2 > self.buf.len() {
@@ -53,6 +80,7 @@ impl ReplyReader {
 
     /// Drops everything buffered (after `STARTTLS`).
     pub(crate) fn clear(&mut self) {
+        self.clears += 1;
         self.buf.clear();
         self.start = 0;
         self.line_start = 0;
@@ -72,7 +100,7 @@ impl ReplyReader {
             if self.buf.len() <= self.start {
                 return None;
             }
-            match self.parse() {
+            match self.parse_buffered() {
                 Some(result) => return Some(result),
                 None => self.tried = true,
             }
@@ -82,7 +110,7 @@ impl ReplyReader {
             let rest = self.buf.get(self.line_start..).unwrap_or_default();
             let Some(offset) = memchr(b'\n', rest) else {
                 if !rest.is_empty() && rest.len() >= max_line {
-                    return self.parse();
+                    return self.parse_buffered();
                 }
                 return None;
             };
@@ -93,11 +121,11 @@ impl ReplyReader {
             if more && !too_long && self.lines < self.limits.max_lines {
                 continue;
             }
-            return self.parse();
+            return self.parse_buffered();
         }
     }
 
-    fn parse(&mut self) -> Option<Result<Reply, ReplyError>> {
+    fn parse_buffered(&mut self) -> Option<Result<Reply, ReplyError>> {
         let pending = self.buf.get(self.start..).unwrap_or_default();
         match parse_reply(pending, &self.limits) {
             Ok(Some((reply, used))) => {

@@ -1095,12 +1095,36 @@ impl Session for ClientSession {
         if self.phase == Phase::Closed {
             return;
         }
-        self.reader.push(input);
-        while self.phase != Phase::Closed {
-            match self.reader.next_reply() {
-                None => break,
-                Some(Ok(reply)) => self.on_reply(reply),
-                Some(Err(e)) => self.close(Some(ClientError::MalformedReply(e)), false),
+        let mut rest = input;
+        if self.reader.is_empty() {
+            // Usually an input holds whole replies: they are read from it where it lies,
+            // and only what is left (an incomplete reply) is buffered, as a whole input
+            // would have been.
+            let clears = self.reader.clears();
+            while self.phase != Phase::Closed && !rest.is_empty() {
+                match self.reader.parse(rest) {
+                    Ok(Some((reply, used))) => {
+                        rest = rest.get(used..).unwrap_or_default();
+                        self.on_reply(reply);
+                        if self.reader.clears() != clears {
+                            // After STARTTLS's 220: the bytes that followed are dropped,
+                            // as `clear` drops buffered ones.
+                            rest = &[];
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => self.close(Some(ClientError::MalformedReply(e)), false),
+                }
+            }
+        }
+        if self.phase != Phase::Closed && !rest.is_empty() {
+            self.reader.push(rest);
+            while self.phase != Phase::Closed {
+                match self.reader.next_reply() {
+                    None => break,
+                    Some(Ok(reply)) => self.on_reply(reply),
+                    Some(Err(e)) => self.close(Some(ClientError::MalformedReply(e)), false),
+                }
             }
         }
         self.update_deadline(Some(now));
