@@ -361,6 +361,27 @@ fn starttls_drops_pipelined_plaintext_and_prior_state() {
     assert_eq!(h.starttls, 1);
 }
 
+/// STARTTLS at the start of an input (nothing buffered before it, so the line is read
+/// where it lies): the plaintext after it in the same input is dropped all the same.
+#[test]
+fn starttls_first_in_an_input_drops_what_follows() {
+    let mut cfg = config();
+    cfg.starttls = true;
+    let mut h = Harness::new(cfg);
+    h.input(b"EHLO x\r\n");
+    h.input(b"STARTTLS\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<b@foo.com>\r\n");
+    assert_eq!(h.codes(), [220, 250, 220]);
+    assert_eq!(h.starttls, 1);
+    assert_eq!(
+        h.count(is_mail),
+        0,
+        "plaintext behind STARTTLS was processed"
+    );
+    assert!(h.session.is_tls());
+    h.input(b"EHLO x\r\nMAIL FROM:<a@x>\r\n");
+    assert_eq!(h.count(is_mail), 1);
+}
+
 #[test]
 fn starttls_not_offered_is_refused() {
     let mut h = Harness::new(config());

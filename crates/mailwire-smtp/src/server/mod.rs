@@ -89,7 +89,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mailwire_core::dot::DotDecoder;
-use mailwire_core::line::{LineBuffer, LineError};
+use mailwire_core::line::{LineBuffer, LineError, find_crlf};
 use mailwire_core::sasl::{
     self, Mechanism, OAuthError, Response, SaslError, ServerExchange, ServerOptions, Step,
 };
@@ -521,18 +521,51 @@ impl ServerSession {
             self.auth_line(&line);
             return true;
         }
+        self.command_line(&line);
+        true
+    }
+
+    /// Acts on a complete command line (without its CRLF, within the length limit).
+    fn command_line(&mut self, line: &[u8]) {
         self.commands += 1;
         if self.commands > self.config.max_commands {
             self.send(too_many("commands"));
             self.close(CloseReason::TooManyCommands);
-            return true;
+            return;
         }
         self.deadline = Some(self.now + self.config.command_timeout);
-        match parse_command_line_ref(&line, &self.parse_options) {
+        match parse_command_line_ref(line, &self.parse_options) {
             Ok(command) => self.command(command),
             Err(error) => self.parse_error(&error),
         }
-        true
+    }
+
+    /// Acts on the complete command lines at the start of `input`, read where they lie,
+    /// while commands are expected and nothing is buffered: what pushing `input` into the
+    /// line buffer and processing would do for them, without the copy and without
+    /// splitting each line off as a `Bytes`. Stops at a decision, a change of phase, an
+    /// incomplete or over-long line (the line buffer takes those, and reports the
+    /// over-long one); returns the bytes not acted on (none after STARTTLS).
+    fn direct_commands<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
+        let mut rest = input;
+        let tls = self.tls;
+        while matches!(self.phase, Phase::Command) && self.pending.is_none() && !self.closed {
+            let Some(cr) = find_crlf(rest, 0) else {
+                break;
+            };
+            if cr > self.lines.max_line_len() {
+                break;
+            }
+            let (line, after) = rest.split_at(cr);
+            rest = after.get(2..).unwrap_or_default();
+            self.command_line(line);
+            if self.tls != tls {
+                // STARTTLS: what the client sent after it in plaintext is never processed
+                // (as `starttls` drops what is buffered).
+                return &[];
+            }
+        }
+        rest
     }
 
     fn parse_error(&mut self, error: &CommandError) {
@@ -1278,6 +1311,16 @@ impl Session for ServerSession {
             if let Some(rest) = input.get(consumed..)
                 && !rest.is_empty()
             {
+                self.lines.push(rest);
+            }
+        } else if matches!(self.phase, Phase::Command)
+            && self.pending.is_none()
+            && self.lines.buffered_len() == 0
+            && !self.lines.is_discarding()
+        {
+            let rest = self.direct_commands(input);
+            // A session that closed has dropped its input (`close` clears the buffer).
+            if !rest.is_empty() && !self.closed {
                 self.lines.push(rest);
             }
         } else {
