@@ -18,8 +18,9 @@
 //!
 //! Mail for other domains is accepted from authenticated clients and from `--relay-net`
 //! networks, kept in a durable queue under `DATA/queue/`, and delivered by SMTP: through
-//! `--route DOMAIN=HOST:PORT` (`*` for every domain: a smart host), or to the domain's MX
-//! hosts. Failures are retried with back-off (`--retry-initial`, `--retry-max`) until
+//! `--route DOMAIN=HOST:PORT[,HOST:PORT...]` (`*` for every domain: a smart host), or to
+//! the domain's MX hosts; each host in turn until one takes the message (RFC 5321
+//! section 5.1). Failures are retried with back-off (`--retry-initial`, `--retry-max`) until
 //! `--queue-lifetime`; permanent ones, and expiry, send the sender an RFC 3464 DSN.
 //! Outbound STARTTLS is opportunistic (`--require-tls` makes it mandatory) and **never
 //! verifies certificates** (RFC 7435 opportunistic security, as MTAs do). See the
@@ -129,8 +130,9 @@ struct Args {
     #[arg(long)]
     discard: bool,
     /// Relay mail for DOMAIN through HOST:PORT instead of its MX hosts (repeatable;
-    /// DOMAIN `*` is every other domain: a smart host).
-    #[arg(long = "route", value_name = "DOMAIN=HOST:PORT", value_parser = relay::route::Route::parse)]
+    /// DOMAIN `*` is every other domain: a smart host). Several hosts, comma-separated,
+    /// are tried in order, as MX hosts are.
+    #[arg(long = "route", value_name = "DOMAIN=HOST:PORT[,HOST:PORT...]", value_parser = relay::route::Route::parse)]
     routes: Vec<relay::route::Route>,
     /// A client network allowed to relay without authenticating (repeatable, CIDR).
     #[arg(long = "relay-net", value_name = "CIDR", value_parser = relay::Cidr::parse)]

@@ -46,7 +46,7 @@ use mailwire_smtp::types::{
     RcptParameters, Reply, ReversePath,
 };
 use mailwire_tokio::{
-    ClientTlsOptions, DriveError, DriveOptions, Handler, TlsMode, connect, drive,
+    ClientTlsOptions, Connection, DriveError, DriveOptions, Handler, TlsMode, connect, drive,
 };
 use tracing::{debug, warn};
 
@@ -81,6 +81,9 @@ pub(crate) struct Courier {
     first: Option<Job>,
     /// `Ready` was seen.
     ready: bool,
+    /// Why the session closed before `Ready`: [`session`] tries the next host, or gives
+    /// `first` (and the destination's line) this outcome when none is left.
+    unopened: Option<Outcome>,
     loading: Option<(Job, Loading)>,
     loaded: Option<(Job, Result<Vec<u8>, String>)>,
     /// Messages given to the client, in order.
@@ -113,6 +116,7 @@ impl Courier {
             relay: String::new(),
             first: None,
             ready: false,
+            unopened: None,
             loading: None,
             loaded: None,
             flights: VecDeque::new(),
@@ -308,9 +312,9 @@ impl Courier {
             .to_owned()
     }
 
-    /// The session closed: jobs cut off learn why; if it never opened, the destination
-    /// is unusable for now. Jobs taken but not yet given to the client go back to the
-    /// destination's line.
+    /// The session closed: jobs cut off learn why; if it never opened, `unopened` says
+    /// why (and [`session`] tries the next host). Jobs taken but not yet given to the
+    /// client go back to the destination's line.
     fn closed(&mut self, error: Option<ClientError>) {
         // The client reports every message before `Closed`; this only matters if the
         // driver stopped without the session closing.
@@ -349,17 +353,17 @@ impl Courier {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push_front(job);
         }
-        if let Some(job) = self.first.take() {
-            // Never got to Ready: a greeting or hello refused for good bounces, anything
-            // else (TLS missing under --require-tls, a timeout, a 4xx) defers.
-            let outcome =
-                match &error {
+        if self.first.is_some() {
+            // Never got to Ready: a greeting or hello refused for good is a permanent
+            // failure, anything else (TLS missing under --require-tls, a timeout, a 4xx)
+            // a transient one.
+            self.unopened =
+                Some(match &error {
                     Some(
                         ClientError::GreetingRefused(reply) | ClientError::HelloRefused(reply),
                     ) if reply.is_permanent() => self.by_reply(reply),
                     _ => Outcome::Deferred { error: text },
-                };
-            self.fail_destination(Some(&job), &outcome);
+                });
         }
         self.stop_idle();
     }
@@ -626,11 +630,24 @@ async fn session(courier: &mut Courier) {
             return;
         }
     };
+    let Ok(hostname) = Host::try_from(context.app.hostname.as_str()) else {
+        let job = courier.first.take();
+        let error = String::from("our hostname is not a valid EHLO name");
+        courier.fail_destination(job.as_ref(), &Outcome::Deferred { error });
+        return;
+    };
+    // RFC 5321 section 5.1: each address in order until a delivery attempt succeeds. A
+    // host that cannot be reached, or that refuses the session (greeting or EHLO, 4xx or
+    // 5xx), is passed over for the next; the first session that opens is used.
     let tls_options = ClientTlsOptions::Config(context.tls.clone());
-    let mut errors = Vec::new();
-    let mut connected = None;
+    let mut unreachable = Vec::new();
+    let mut refused = Vec::new();
+    let mut last_refusal = None;
     'targets: for target in &targets {
         for &addr in &target.addrs {
+            if context.shutdown.is_triggered() {
+                break 'targets;
+            }
             let attempt = tokio::time::timeout(
                 config.connect_timeout,
                 connect(
@@ -641,30 +658,77 @@ async fn session(courier: &mut Courier) {
                 ),
             )
             .await;
-            match attempt {
-                Ok(Ok(connection)) => {
-                    connected = Some((connection, format!("{}:{}", target.name, addr.port())));
-                    break 'targets;
+            let mut connection = match attempt {
+                Ok(Ok(connection)) => connection,
+                Ok(Err(e)) => {
+                    unreachable.push(format!("{addr}: {e}"));
+                    continue;
                 }
-                Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
-                Err(_) => errors.push(format!("{addr}: connect timed out")),
+                Err(_) => {
+                    unreachable.push(format!("{addr}: connect timed out"));
+                    continue;
+                }
+            };
+            courier.relay = format!("{}:{}", target.name, addr.port());
+            courier.ready = false;
+            courier.capabilities = None;
+            debug!(relay = %courier.relay, "connected");
+            let tls_failed = converse(courier, &mut connection, hostname.clone()).await;
+            let Some(outcome) = courier.unopened.take() else {
+                // The session opened and did its work.
+                return;
+            };
+            warn!(relay = %courier.relay, "session refused: {}", outcome_text(&outcome));
+            refused.push(outcome_text(&outcome));
+            last_refusal = Some(outcome);
+            if tls_failed {
+                // As before: the destination is marked, and the retry goes in plaintext.
+                break 'targets;
             }
         }
     }
-    let Some((mut connection, relay)) = connected else {
-        let error = format!("cannot connect to {domain}: {}", errors.join("; "));
-        let job = courier.first.take();
-        courier.fail_destination(job.as_ref(), &Outcome::Deferred { error });
-        return;
+    let job = courier.first.take();
+    let outcome = match last_refusal {
+        // Every host that answered refused for good, and every host answered.
+        Some(outcome @ Outcome::Bounced { .. })
+            if unreachable.is_empty()
+                && refused.len() == targets.iter().map(|t| t.addrs.len()).sum::<usize>() =>
+        {
+            outcome
+        }
+        _ if refused.is_empty() => Outcome::Deferred {
+            error: format!("cannot connect to {domain}: {}", unreachable.join("; ")),
+        },
+        _ => Outcome::Deferred {
+            error: refused
+                .into_iter()
+                .rev()
+                .chain(unreachable)
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
     };
-    debug!(relay = %relay, "connected");
-    courier.relay = relay;
-    let Ok(hostname) = Host::try_from(context.app.hostname.as_str()) else {
-        let job = courier.first.take();
-        let error = String::from("our hostname is not a valid EHLO name");
-        courier.fail_destination(job.as_ref(), &Outcome::Deferred { error });
-        return;
-    };
+    courier.fail_destination(job.as_ref(), &outcome);
+}
+
+/// The error text of a failure outcome.
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Bounced { error, .. } | Outcome::Deferred { error } => error.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One SMTP session over `connection` until it ends; whether it failed in the STARTTLS
+/// handshake (the destination is then marked to go in plaintext next time, unless TLS
+/// is required).
+async fn converse(
+    courier: &mut Courier,
+    connection: &mut Connection<tokio::net::TcpStream>,
+    hostname: Host,
+) -> bool {
+    let context = courier.context.clone();
+    let config = &context.app.relay.config;
     let mut client_config = ClientConfig::new(hostname);
     client_config.tls = if config.require_tls {
         TlsPolicy::Required
@@ -682,8 +746,9 @@ async fn session(courier: &mut Courier) {
     };
     let mut session = ClientSession::new(client_config, tokio::time::Instant::now().into_std());
     let options = DriveOptions::default();
+    let mut tls_failed = false;
     if let Err(e) = drive(
-        &mut connection,
+        connection,
         &mut session,
         courier,
         &options,
@@ -692,11 +757,11 @@ async fn session(courier: &mut Courier) {
     .await
     {
         warn!(relay = %courier.relay, "outbound session failed: {e}");
-        if matches!(
+        tls_failed = matches!(
             e,
             DriveError::TlsHandshake(_) | DriveError::TlsHandshakeTimeout
-        ) && !config.require_tls
-        {
+        );
+        if tls_failed && !config.require_tls {
             context
                 .tls_broken
                 .lock()
@@ -709,6 +774,7 @@ async fn session(courier: &mut Courier) {
         // nothing to say): whatever was in flight is retried.
         courier.closed(Some(ClientError::ConnectionClosed));
     }
+    tls_failed
 }
 
 /// The name to present in TLS (SNI; nothing is verified): the host name, or the address

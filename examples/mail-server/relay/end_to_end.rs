@@ -323,3 +323,109 @@ async fn a_delay_notice_once_then_a_failure_when_the_lifetime_runs_out() {
     shutdown.trigger();
     relay.await.unwrap();
 }
+
+/// A host that answers every connection with `greeting` and closes; counts connections.
+async fn refusing_host(greeting: &'static str) -> (SocketAddr, Arc<AtomicU32>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicU32::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.write_all(greeting.as_bytes()).await;
+            // Read what the client says (QUIT, usually) until it closes.
+            let mut buf = [0u8; 512];
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        }
+    });
+    (addr, count)
+}
+
+/// RFC 5321 section 5.1: a host that refuses the session, for now (421) or for good
+/// (554), is passed over for the next host of the route, which gets the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_first_host_is_passed_over_for_the_next() {
+    for greeting in ["421 4.3.2 busy, try another\r\n", "554 5.7.1 not here\r\n"] {
+        let shutdown = Shutdown::new();
+        let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b_addr = listener.local_addr().unwrap();
+        let b = app(&dir_b.0, "b.test", &["bob"], config(Vec::new()));
+        serve_smtp(b.clone(), listener, &shutdown);
+        let (first, tried) = refusing_host(greeting).await;
+        let route = Route::parse(&format!("b.test={first},{b_addr}")).unwrap();
+        let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+        let relay = start_relay(&a, &shutdown);
+
+        let body = b"Subject: second host\r\n\r\nhello\r\n";
+        enqueue(&a, "alice@a.test", &["bob@b.test"], body);
+        wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+
+        let bob = messages(&b, "bob");
+        assert_eq!(bob.len(), 1, "{greeting}");
+        assert!(bob[0].ends_with(body));
+        assert!(
+            tried.load(Ordering::SeqCst) >= 1,
+            "the first host was tried"
+        );
+        assert!(messages(&a, "alice").is_empty(), "no DSN: {greeting}");
+        shutdown.trigger();
+        relay.await.unwrap();
+    }
+}
+
+/// When every host refuses for good, the message bounces (once, with the last host's
+/// words); when one of them only refuses for now, it waits for a retry instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_host_refusing_bounces_only_when_all_refuse_for_good() {
+    let shutdown = Shutdown::new();
+    let dir_a = Dir::new("a");
+    let (one, tried_one) = refusing_host("554 5.7.1 go away\r\n").await;
+    let (two, tried_two) = refusing_host("554 5.7.1 not here either\r\n").await;
+    let (busy, tried_busy) = refusing_host("421 4.3.2 busy\r\n").await;
+    let routes = vec![
+        Route::parse(&format!("b.test={one},{two}")).unwrap(),
+        Route::parse(&format!("c.test={one},{busy}")).unwrap(),
+    ];
+    let a = app(&dir_a.0, "a.test", &["alice"], config(routes));
+    let relay = start_relay(&a, &shutdown);
+
+    enqueue(
+        &a,
+        "alice@a.test",
+        &["bob@b.test"],
+        b"Subject: b\r\n\r\nx\r\n",
+    );
+    let c_id = enqueue(
+        &a,
+        "alice@a.test",
+        &["carol@c.test"],
+        b"Subject: c\r\n\r\ny\r\n",
+    );
+    wait_until(|| {
+        tried_two.load(Ordering::SeqCst) >= 1
+            && tried_busy.load(Ordering::SeqCst) >= 1
+            && messages(&a, "alice").len() == 1
+    })
+    .await;
+    assert!(tried_one.load(Ordering::SeqCst) >= 2);
+    let dsn = messages(&a, "alice");
+    let text = String::from_utf8_lossy(&dsn[0]);
+    assert!(
+        text.contains("Final-Recipient: rfc822;bob@b.test"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not here either"),
+        "the last host's words: {text}"
+    );
+    assert!(!text.contains("carol@c.test"), "{text}");
+    // carol's message is still queued, waiting for another try.
+    let pending = a.relay.queue.list().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].id, c_id);
+    shutdown.trigger();
+    relay.await.unwrap();
+}

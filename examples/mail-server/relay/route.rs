@@ -69,38 +69,50 @@ pub(crate) enum RouteError {
     Temporary(String),
 }
 
-/// A static route: `DOMAIN=HOST:PORT`.
+/// A static route: `DOMAIN=HOST:PORT[,HOST:PORT...]`, the hosts tried in order (like
+/// MX hosts of increasing preference).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Route {
     pub(crate) domain: String,
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    /// `(HOST, PORT)`, at least one.
+    pub(crate) hosts: Vec<(String, u16)>,
 }
 
 impl Route {
-    /// Parses `DOMAIN=HOST:PORT` (`HOST` may be `[v6]`).
+    /// Parses `DOMAIN=HOST:PORT[,HOST:PORT...]` (a `HOST` may be `[v6]`).
     pub(crate) fn parse(text: &str) -> Result<Route, String> {
-        let bad = || format!("--route {text:?}: write DOMAIN=HOST:PORT");
-        let (domain, hostport) = text.split_once('=').ok_or_else(bad)?;
-        let (host, port) = hostport.rsplit_once(':').ok_or_else(bad)?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let port: u16 = port.parse().map_err(|_| bad())?;
-        if domain.is_empty() || host.is_empty() || port == 0 {
+        let bad = || format!("--route {text:?}: write DOMAIN=HOST:PORT[,HOST:PORT...]");
+        let (domain, list) = text.split_once('=').ok_or_else(bad)?;
+        let mut hosts = Vec::new();
+        for hostport in list.split(',') {
+            let (host, port) = hostport.rsplit_once(':').ok_or_else(bad)?;
+            let host = host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(host);
+            let port: u16 = port.parse().map_err(|_| bad())?;
+            if host.is_empty() || port == 0 {
+                return Err(bad());
+            }
+            hosts.push((host.to_owned(), port));
+        }
+        if domain.is_empty() {
             return Err(bad());
         }
         Ok(Route {
             domain: domain.to_ascii_lowercase(),
-            host: host.to_owned(),
-            port,
+            hosts,
         })
     }
 
     /// The destination key (sessions are shared by everything routed the same way).
     pub(crate) fn key(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|(host, port)| format!("{host}:{port}"))
+            .collect();
+        hosts.join(",")
     }
 }
 
@@ -178,30 +190,45 @@ pub(crate) async fn resolve(
     shuffle: &mut Shuffle,
 ) -> Result<Vec<Target>, RouteError> {
     if let Some(route) = static_route(routes, domain) {
-        let addrs: Vec<SocketAddr> = match route.host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, route.port)],
-            Err(_) => ips(resolver, &route.host)
-                .await?
-                .into_iter()
-                .map(|ip| SocketAddr::new(ip, route.port))
-                .collect(),
-        };
-        if addrs.is_empty() {
-            return Err(RouteError::Temporary(format!(
-                "the route's host {} has no address",
-                route.host
-            )));
+        let mut targets = Vec::with_capacity(route.hosts.len());
+        let mut missing = Vec::new();
+        for (host, port) in &route.hosts {
+            let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+                Ok(ip) => vec![SocketAddr::new(ip, *port)],
+                // A host whose lookup fails is skipped while another can be tried.
+                Err(_) => match ips(resolver, host).await {
+                    Ok(ips) => ips
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, *port))
+                        .collect(),
+                    Err(RouteError::Temporary(e) | RouteError::Permanent(_, e)) => {
+                        missing.push(e);
+                        continue;
+                    }
+                },
+            };
+            if addrs.is_empty() {
+                missing.push(format!("the route's host {host} has no address"));
+                continue;
+            }
+            targets.push(Target {
+                name: host.clone(),
+                addrs,
+            });
         }
-        if addrs.iter().all(|a| myself.is_self(*a)) {
+        if targets.is_empty() {
+            return Err(RouteError::Temporary(missing.join("; ")));
+        }
+        if targets
+            .iter()
+            .all(|t| t.addrs.iter().all(|a| myself.is_self(*a)))
+        {
             return Err(RouteError::Permanent(
                 (5, 4, 6),
                 format!("the route for {domain} leads back to this server"),
             ));
         }
-        return Ok(vec![Target {
-            name: route.host.clone(),
-            addrs,
-        }]);
+        return Ok(targets);
     }
     // An address literal: user@[192.0.2.1].
     if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
@@ -487,14 +514,27 @@ pub(crate) mod tests {
             Route::parse("Example.ORG=127.0.0.1:2600").unwrap(),
             Route::parse("v6.test=[::1]:25").unwrap(),
         ];
-        assert_eq!(static_route(&routes, "example.org").unwrap().port, 2600);
-        assert_eq!(
-            static_route(&routes, "other.test").unwrap().host,
-            "smart.test"
-        );
-        assert_eq!(static_route(&routes, "v6.test").unwrap().host, "::1");
+        let hosts = |domain: &str| static_route(&routes, domain).unwrap().hosts.clone();
+        assert_eq!(hosts("example.org"), [("127.0.0.1".to_owned(), 2600)]);
+        assert_eq!(hosts("other.test"), [("smart.test".to_owned(), 2526)]);
+        assert_eq!(hosts("v6.test"), [("::1".to_owned(), 25)]);
         assert_eq!(destination_key(&routes[1..2], "x.test"), "mx:x.test");
-        for bad in ["x.test", "x=y", "x=y:0", "=h:1", "x=:25", "x=h:port"] {
+        let two = Route::parse("b.test=10.0.0.1:25,[::1]:2525").unwrap();
+        assert_eq!(
+            two.hosts,
+            [("10.0.0.1".to_owned(), 25), ("::1".to_owned(), 2525)]
+        );
+        assert_eq!(two.key(), "10.0.0.1:25,::1:2525");
+        for bad in [
+            "x.test",
+            "x=y",
+            "x=y:0",
+            "=h:1",
+            "x=:25",
+            "x=h:port",
+            "x=h:25,",
+            "x=h:25,:26",
+        ] {
             assert!(Route::parse(bad).is_err(), "{bad}");
         }
     }
@@ -518,6 +558,27 @@ pub(crate) mod tests {
             block_on(resolve(&routes, &fake, &me(), "c.test", &mut rng)),
             Err(RouteError::Permanent((5, 4, 6), _))
         ));
+        // Several hosts: in the order given; one without an address is left out while
+        // another remains; none at all is a transient failure.
+        let routes =
+            vec![Route::parse("d.test=nowhere.test:25,smart.test:26,192.0.2.9:27").unwrap()];
+        let t = block_on(resolve(&routes, &fake, &me(), "d.test", &mut rng)).unwrap();
+        let addrs: Vec<SocketAddr> = t.iter().flat_map(|t| t.addrs.clone()).collect();
+        assert_eq!(
+            addrs,
+            [
+                "192.0.2.7:26".parse().unwrap(),
+                "192.0.2.9:27".parse().unwrap()
+            ]
+        );
+        let routes = vec![Route::parse("e.test=nowhere.test:25,gone.test:25").unwrap()];
+        assert!(matches!(
+            block_on(resolve(&routes, &fake, &me(), "e.test", &mut rng)),
+            Err(RouteError::Temporary(_))
+        ));
+        // A loop only when every host is ourselves.
+        let routes = vec![Route::parse("f.test=127.0.0.1:2525,192.0.2.9:25").unwrap()];
+        assert!(block_on(resolve(&routes, &fake, &me(), "f.test", &mut rng)).is_ok());
     }
 
     #[test]
