@@ -20,7 +20,7 @@ use super::event::{
     TransactionId,
 };
 use super::input::ReplyReader;
-use crate::encode::{encode_mail, encode_rcpt};
+use crate::encode::{encode_host, encode_mail, encode_rcpt};
 use crate::types::{BodyType, Capabilities, Command, EhloReply, Reply, ReplyCode};
 
 /// RFC 5321 4.5.3.1.4: a command line, CRLF included, is at most 512 octets. An `AUTH`
@@ -473,12 +473,13 @@ impl ClientSession {
     // Opening: greeting, hello, STARTTLS, AUTH.
 
     fn send_hello(&mut self) {
-        let host = self.config.hostname.clone();
-        if self.config.lmtp {
-            self.send(&Command::Lhlo(host), Expect::Ehlo);
-        } else {
-            self.send(&Command::Ehlo(host), Expect::Ehlo);
-        }
+        // The bytes of `Command::Ehlo` (or `Lhlo`) of the hostname, written from the
+        // borrowed name instead of a copy of it.
+        let verb: &[u8] = if self.config.lmtp { b"LHLO " } else { b"EHLO " };
+        self.pending.extend_from_slice(verb);
+        encode_host(&self.config.hostname, &mut self.pending);
+        self.pending.extend_from_slice(b"\r\n");
+        self.expect(Expect::Ehlo);
     }
 
     fn after_hello(&mut self) {

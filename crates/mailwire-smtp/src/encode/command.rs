@@ -48,8 +48,8 @@ impl Command {
             Command::Rcpt { to, params } => encode_rcpt_args(to, params, out),
             Command::Data | Command::Rset | Command::Quit | Command::StartTls => {}
             Command::Bdat { size, last } => {
-                // Writing to a Vec cannot fail.
-                let _ = write!(out, " {size}");
+                out.push(b' ');
+                super::write_decimal(out, *size);
                 if *last {
                     out.extend_from_slice(b" LAST");
                 }
@@ -209,8 +209,8 @@ fn encode_other(others: &[Parameter], out: &mut Vec<u8>) {
 
 fn encode_mail_params(p: &MailParameters, out: &mut Vec<u8>) {
     if let Some(size) = p.size {
-        // Writing to a Vec cannot fail.
-        let _ = write!(out, " SIZE={size}");
+        out.extend_from_slice(b" SIZE=");
+        super::write_decimal(out, size);
     }
     if let Some(body) = p.body {
         out.extend_from_slice(b" BODY=");
