@@ -175,3 +175,20 @@ pub fn views(data: &[u8]) {
         );
     }
 }
+
+/// Converts `data` to 7 bit ([`crate::to_seven_bit`]): a conversion is ASCII, parses,
+/// and holds the same leaf parts (media type and decoded body; text compared line by
+/// line) in the same order.
+pub fn downgrade(data: &[u8]) {
+    let crate::Downgrade::Converted(out) = crate::to_seven_bit(data) else {
+        return;
+    };
+    assert!(out.is_ascii(), "converted message is not ASCII");
+    let before = Message::parse(data).expect("the original parses");
+    let after = Message::parse(&out[..]).expect("the conversion parses");
+    assert_eq!(
+        crate::downgrade::leaves(&after),
+        crate::downgrade::leaves(&before),
+        "decoded parts differ"
+    );
+}

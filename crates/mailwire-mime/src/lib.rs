@@ -81,6 +81,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod downgrade;
 pub mod dsn;
 mod encoding;
 #[doc(hidden)]
@@ -91,6 +92,7 @@ mod parse;
 mod syntax;
 
 pub use build::{BuildError, MessageBuilder, MimePart, Transport, WriteOptions};
+pub use downgrade::{Downgrade, to_seven_bit};
 pub use header::{Address, ContentType, DateTime, Group, Header, Mailbox};
 pub use imap::{
     AddressList, BodyExtension, BodyFields, BodyKind, BodyStructure, BodyStructureOptions, Chunk,

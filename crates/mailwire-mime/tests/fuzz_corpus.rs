@@ -9,6 +9,10 @@ fn replay_fuzz_corpora() {
     for (target, check) in [
         ("mime_parse", mailwire_mime::fuzzing::parse as fn(&[u8])),
         ("mime_views", mailwire_mime::fuzzing::views as fn(&[u8])),
+        (
+            "mime_downgrade",
+            mailwire_mime::fuzzing::downgrade as fn(&[u8]),
+        ),
     ] {
         for e in std::fs::read_dir(root.join(target)).unwrap() {
             let data = std::fs::read(e.unwrap().path()).unwrap();

@@ -12,7 +12,9 @@
 //! - A message is given to the session only after `Ready`, so that its envelope can be
 //!   fitted to what the server offers: DSN parameters only to a server offering `DSN`
 //!   (RFC 3461 4.x: we then simply stop carrying them), `BODY=8BITMIME` only when offered
-//!   (otherwise sent as is, as most MTAs do), and recipients whose address needs
+//!   (otherwise the message is converted to 7 bit with quoted-printable and base64,
+//!   RFC 6152 section 3, by `mailwire_mime::to_seven_bit`; one that cannot be, with 8-bit
+//!   header fields, goes as it is, as most MTAs do), and recipients whose address needs
 //!   `SMTPUTF8` fail for good when it is not offered (RFC 6531 3.2); the rest go on.
 //! - Results per recipient: `RCPT` replies, then the reply to the message. 2xx →
 //!   delivered, 4xx or a session that ended → deferred, 5xx → bounced.
@@ -172,7 +174,18 @@ impl Courier {
             self.stop_idle();
             let queue = self.context.app.relay.queue.clone();
             let id = job.message.id.clone();
-            let handle = tokio::task::spawn_blocking(move || queue.read_body(&id));
+            let seven_bit = !self
+                .capabilities
+                .as_ref()
+                .is_some_and(Capabilities::supports_8bitmime);
+            let handle = tokio::task::spawn_blocking(move || {
+                let body = queue.read_body(&id)?;
+                Ok(if seven_bit {
+                    downgrade(&id, body)
+                } else {
+                    body
+                })
+            });
             self.loading = Some((job, handle));
             return;
         }
@@ -775,6 +788,26 @@ async fn converse(
         courier.closed(Some(ClientError::ConnectionClosed));
     }
     tls_failed
+}
+
+/// `body` for a server without `8BITMIME`: converted to 7 bit when it has 8-bit octets
+/// (RFC 6152 section 3); as it is when it cannot be converted (8-bit header fields, say),
+/// as most MTAs then do.
+fn downgrade(id: &str, body: Vec<u8>) -> Vec<u8> {
+    match mailwire_mime::to_seven_bit(&body) {
+        mailwire_mime::Downgrade::Converted(seven_bit) => {
+            debug!(id, "converted to 7 bit for a server without 8BITMIME");
+            seven_bit
+        }
+        mailwire_mime::Downgrade::CannotConvert(why) => {
+            warn!(
+                id,
+                "sent with 8-bit octets to a server without 8BITMIME: {why}"
+            );
+            body
+        }
+        _ => body,
+    }
 }
 
 /// The name to present in TLS (SNI; nothing is verified): the host name, or the address

@@ -77,8 +77,19 @@ fn app(data: &Path, domain: &str, users: &[&str], relay: RelayConfig) -> Arc<App
 
 /// Serves `app` by SMTP on `listener` until `shutdown`.
 fn serve_smtp(app: Arc<App>, listener: TcpListener, shutdown: &Shutdown) {
+    serve_smtp_with(app, listener, shutdown, |_| {});
+}
+
+/// [`serve_smtp`] with the server's configuration changed by `adjust`.
+fn serve_smtp_with(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: &Shutdown,
+    adjust: impl FnOnce(&mut ServerConfig),
+) {
     let mut config = ServerConfig::new(EhloDomain::new(&app.hostname).unwrap());
     config.starttls = false;
+    adjust(&mut config);
     let service = Arc::new(crate::smtp::SmtpService::new(app, Arc::new(config)));
     let mut options = ServeOptions::default();
     options.shutdown_grace = Duration::from_secs(1);
@@ -426,6 +437,63 @@ async fn every_host_refusing_bounces_only_when_all_refuse_for_good() {
     let pending = a.relay.queue.list().unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].id, c_id);
+    shutdown.trigger();
+    relay.await.unwrap();
+}
+
+/// RFC 6152 section 3: to a server without 8BITMIME, an 8-bit message goes converted to
+/// 7 bit (each part decoding to what it held); one with 8-bit header fields, which
+/// cannot be converted, goes as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_8_bit_message_is_converted_for_a_server_without_8bitmime() {
+    let shutdown = Shutdown::new();
+    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    let b = app(&dir_b.0, "b.test", &["bob", "carol"], config(Vec::new()));
+    serve_smtp_with(b.clone(), listener, &shutdown, |c| c.eight_bit_mime = false);
+    let route = Route::parse(&format!("b.test={b_addr}")).unwrap();
+    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+    let relay = start_relay(&a, &shutdown);
+
+    let body = "Subject: converted\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Grüße aus Köln\r\n--zz\r\nContent-Type: application/octet-stream\r\n\r\n\u{00ff}\u{00fe}\r\n--zz--\r\n";
+    enqueue(&a, "alice@a.test", &["bob@b.test"], body.as_bytes());
+    let header_8bit = "Subject: Grüße\r\n\r\nsent as it is: ü\r\n";
+    enqueue(
+        &a,
+        "alice@a.test",
+        &["carol@b.test"],
+        header_8bit.as_bytes(),
+    );
+    wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
+
+    let bob = messages(&b, "bob");
+    assert_eq!(bob.len(), 1);
+    assert!(bob[0].is_ascii(), "{}", String::from_utf8_lossy(&bob[0]));
+    let got = mailwire_mime::Message::parse(&bob[0][..]).unwrap();
+    let sent = mailwire_mime::Message::parse(body.as_bytes()).unwrap();
+    let leaves = |m: &mailwire_mime::Message<'_>| -> Vec<Vec<u8>> {
+        m.parts()
+            .filter(|p| !p.is_multipart())
+            .map(|p| p.decoded_body().into_owned())
+            .collect()
+    };
+    assert_eq!(leaves(&got), leaves(&sent));
+    let text = String::from_utf8_lossy(&bob[0]).into_owned();
+    assert!(
+        text.contains("Content-Transfer-Encoding: quoted-printable\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Transfer-Encoding: base64\r\n"),
+        "{text}"
+    );
+    let carol = messages(&b, "carol");
+    assert_eq!(carol.len(), 1);
+    assert!(carol[0].ends_with(header_8bit.as_bytes()));
     shutdown.trigger();
     relay.await.unwrap();
 }
