@@ -51,6 +51,16 @@ pub(crate) fn measure(kind: BodyKind, message: &[u8], scan: Option<MessageScan>)
     }
 }
 
+/// Appends the command line of a `BDAT` chunk of `payload` octets, `last` or not:
+/// `BDAT n [LAST]` CRLF.
+pub(crate) fn bdat_header(payload: usize, last: bool, out: &mut Vec<u8>) {
+    Command::Bdat {
+        size: payload as u64,
+        last,
+    }
+    .encode(out);
+}
+
 /// One step of a [`BodyStream`].
 pub(crate) enum Piece {
     /// `DATA` content; `last` when it ends with the terminator.
@@ -60,11 +70,9 @@ pub(crate) enum Piece {
         /// Whether the terminator `.` CRLF is included.
         last: bool,
     },
-    /// One `BDAT` chunk: the command line and its payload.
+    /// One `BDAT` chunk: its payload (the command line is [`bdat_header`] of it).
     Chunk {
-        /// `BDAT n [LAST]` CRLF.
-        header: Vec<u8>,
-        /// The `n` octets.
+        /// The octets.
         payload: Bytes,
         /// Whether this is `BDAT ... LAST`.
         last: bool,
@@ -180,17 +188,7 @@ impl BodyStream {
                         Bytes::from(out)
                     }
                 };
-                let mut header = Vec::with_capacity(24);
-                Command::Bdat {
-                    size: payload.len() as u64,
-                    last,
-                }
-                .encode(&mut header);
-                Piece::Chunk {
-                    header,
-                    payload,
-                    last,
-                }
+                Piece::Chunk { payload, last }
             }
         })
     }
@@ -299,23 +297,17 @@ mod tests {
     fn chunks_carry_their_exact_length() {
         let mut stream = BodyStream::bdat(Bytes::from_static(b"ab\ncd\n"), false);
         let mut wire = Vec::new();
-        while let Some(Piece::Chunk {
-            header, payload, ..
-        }) = stream.next_piece(3)
-        {
-            wire.extend_from_slice(&header);
+        while let Some(Piece::Chunk { payload, last }) = stream.next_piece(3) {
+            bdat_header(payload.len(), last, &mut wire);
             wire.extend_from_slice(&payload);
         }
         assert_eq!(wire, b"BDAT 4\r\nab\r\nBDAT 4 LAST\r\ncd\r\n");
         let mut empty = BodyStream::bdat(Bytes::new(), true);
-        let Some(Piece::Chunk {
-            header,
-            payload,
-            last,
-        }) = empty.next_piece(10)
-        else {
+        let Some(Piece::Chunk { payload, last }) = empty.next_piece(10) else {
             panic!("an empty message is one empty chunk")
         };
+        let mut header = Vec::new();
+        bdat_header(payload.len(), last, &mut header);
         assert_eq!(
             (&header[..], payload.len(), last),
             (&b"BDAT 0 LAST\r\n"[..], 0, true)

@@ -12,7 +12,7 @@ use mailwire_core::sasl::{
 };
 use mailwire_core::{Secret, Session, Transmit};
 
-use super::body::{BodyKind, BodyStream, Piece, measure};
+use super::body::{BodyKind, BodyStream, Piece, bdat_header, measure};
 use super::config::{ClientConfig, TlsPolicy};
 use super::envelope::Envelope;
 use super::event::{
@@ -728,19 +728,14 @@ impl ClientSession {
         let Some((_, stream)) = self.stream.as_mut() else {
             return false;
         };
-        let Some(Piece::Chunk {
-            header,
-            payload,
-            last,
-        }) = stream.next_piece(self.config.chunk_size)
-        else {
+        let Some(Piece::Chunk { payload, last }) = stream.next_piece(self.config.chunk_size) else {
             self.stream = None;
             return false;
         };
         if last {
             self.stream = None;
         }
-        self.pending.extend_from_slice(&header);
+        bdat_header(payload.len(), last, &mut self.pending);
         self.flush_pending();
         if !payload.is_empty() {
             self.out.push_back(Transmit::Data(payload));
