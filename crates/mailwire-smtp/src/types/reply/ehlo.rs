@@ -322,8 +322,8 @@ impl Capability {
     }
 
     /// The fast path of [`Capability::parse_checked`]: a line that is exactly one of the
-    /// keywords taking no parameter (in any case, with no space around it), as most EHLO
-    /// lines are, read as one or two case-folded numbers instead of being split into words
+    /// keywords taking no parameter (in any case, with no space around it), or `SIZE n`,
+    /// as most EHLO lines are, read as one or two case-folded numbers instead of being split into words
     /// and upper-cased octet by octet. `None` for any other line, which the general path
     /// reads (to the same result for these lines: a unit test compares the two).
     fn bare_keyword(line: &[u8]) -> Option<Capability> {
@@ -368,6 +368,23 @@ impl Capability {
         const REQUIRETLS: u128 = key(b"REQUIRETLS");
         const ENHANCED_HEAD: u128 = key(b"ENHANCEDSTATUSCO");
         const ENHANCED_TAIL: u128 = key(b"DES");
+        if let Some(digits) = line.get(5..)
+            && folded(line.get(..5)?)? == key(b"SIZE ")
+        {
+            // `SIZE n`: digits only, as the general path reads them (an overflow, a sign
+            // or anything else is left to it).
+            if digits.is_empty() {
+                return None;
+            }
+            let mut value = 0u64;
+            for &d in digits {
+                if !d.is_ascii_digit() {
+                    return None;
+                }
+                value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            }
+            return Some(Capability::Size(Some(value)));
+        }
         if line.len() == 19 {
             let (head, tail) = line.split_at(16);
             return (folded(head)? == ENHANCED_HEAD && folded(tail)? == ENHANCED_TAIL)
@@ -956,7 +973,8 @@ mod tests {
         }
     }
 
-    /// The fast path for lines that are a bare keyword gives what the general path gives,
+    /// The fast path for lines that are a bare keyword (or `SIZE n`) gives what the general
+    /// path gives,
     /// and leaves every other line to it: each keyword in upper, lower and mixed case,
     /// with one octet changed at every place (a letter's case, a neighbouring letter, a
     /// NUL, a space, a non-ASCII letter), with padding, and every keyword's prefixes.
@@ -982,7 +1000,21 @@ mod tests {
             "X-EXPS",
             "ENHANCEDSTATUSCODE",
             "ENHANCEDSTATUSCODESX",
+            "SIZE 10485760",
+            "SIZE 0",
+            "SIZE 18446744073709551615",
+            "SIZE 18446744073709551616",
+            "SIZE 99999999999999999999",
+            "SIZE +1",
+            "SIZE 1 2",
+            "SIZE  7",
+            "SIZE 007",
         ];
+        // `SIZE n` is read by the fast path too.
+        assert_eq!(
+            Capability::bare_keyword(b"size 10485760"),
+            Some(Capability::Size(Some(10_485_760)))
+        );
         let check = |line: &[u8]| {
             let Ok(line) = std::str::from_utf8(line) else {
                 return;
