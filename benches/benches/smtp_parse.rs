@@ -45,7 +45,7 @@ QUIT\r\n";
 const COMMANDS: usize = 8;
 
 /// A plain transaction, as most clients send it (ours included): `SIZE=` only, three
-/// recipients without DSN parameters. 7 lines, 177 octets.
+/// recipients without DSN parameters. 7 lines, 162 octets.
 const PLAIN: &[u8] = b"EHLO client.example.org\r\n\
 MAIL FROM:<alice@example.org> SIZE=4096\r\n\
 RCPT TO:<bob@example.net>\r\n\
