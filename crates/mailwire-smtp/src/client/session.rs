@@ -199,14 +199,23 @@ impl ClientSession {
     /// A session on a freshly opened connection; `now` starts the greeting timeout.
     pub fn new(config: ClientConfig, now: Instant) -> ClientSession {
         let encrypted = config.tls == TlsPolicy::Implicit;
-        let mut session = ClientSession {
+        // Room for the greeting and a pipelined transaction (MAIL, a few RCPT, DATA) at
+        // once, so that the queue is allocated once rather than grown and copied.
+        let mut expects = VecDeque::with_capacity(8);
+        // What `expect(Expect::Greeting)` and `update_deadline(Some(now))` do on a new
+        // session, done before the session is built so that it is built where it is
+        // returned, not built and then moved (a unit test compares the two).
+        expects.push_back(Pending {
+            expect: Expect::Greeting,
+            seq: 1,
+        });
+        let deadline = now.checked_add(config.timeouts.greeting);
+        ClientSession {
             reader: ReplyReader::new(config.reply_limits),
             config,
             phase: Phase::Opening,
-            // Room for the greeting and a pipelined transaction (MAIL, a few RCPT, DATA)
-            // at once, so that the queue is allocated once rather than grown and copied.
-            expects: VecDeque::with_capacity(8),
-            seq: 0,
+            expects,
+            seq: 1,
             out: VecDeque::new(),
             // Room for a pipelined group of commands, so that encoding them does not
             // grow the buffer step by step.
@@ -225,13 +234,10 @@ impl ClientSession {
             quit_requested: false,
             next_id: 1,
             now,
-            deadline: None,
-            armed: None,
+            deadline,
+            armed: Some(1),
             deadline_stale: false,
-        };
-        session.expect(Expect::Greeting);
-        session.update_deadline(Some(now));
-        session
+        }
     }
 
     /// Queues a message for `envelope`. Messages are sent in the order given, once the
@@ -1184,5 +1190,37 @@ impl Session for ClientSession {
 
     fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Host;
+
+    /// `new` sets up what expecting the greeting and arming its deadline would.
+    #[test]
+    fn new_is_expecting_the_greeting_with_its_deadline() {
+        let now = Instant::now();
+        let config = ClientConfig::new(Host::try_from("client.example").unwrap());
+        let built = ClientSession::new(config.clone(), now);
+        let mut stepped = ClientSession::new(config, now);
+        stepped.expects.clear();
+        stepped.seq = 0;
+        stepped.deadline = None;
+        stepped.armed = None;
+        stepped.expect(Expect::Greeting);
+        stepped.update_deadline(Some(now));
+        assert_eq!(built.seq, stepped.seq);
+        assert_eq!(built.expects.len(), 1);
+        assert_eq!(
+            (built.expects[0].expect, built.expects[0].seq),
+            (stepped.expects[0].expect, stepped.expects[0].seq)
+        );
+        assert_eq!(
+            (built.deadline, built.armed, built.deadline_stale),
+            (stepped.deadline, stepped.armed, stepped.deadline_stale)
+        );
+        assert!(built.deadline.is_some());
     }
 }

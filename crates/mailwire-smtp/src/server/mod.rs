@@ -212,7 +212,7 @@ impl ServerSession {
     /// A session that refuses service: it sends `421 4.3.2 Service not available`, then
     /// closes. For a server at its connection limit, or shutting down.
     pub fn busy(config: Arc<ServerConfig>, now: Instant) -> ServerSession {
-        let mut session = ServerSession::blank(config, now, false);
+        let mut session = ServerSession::blank(config, now, false, Outbox::new(), None);
         let host = session.config.hostname.as_str().to_owned();
         let reply = Reply::with_enhanced(
             421,
@@ -226,8 +226,9 @@ impl ServerSession {
     }
 
     fn with_tls(config: Arc<ServerConfig>, now: Instant, tls: bool) -> ServerSession {
-        let mut session = ServerSession::blank(config, now, tls);
-        let config = Arc::clone(&session.config);
+        // The greeting is written and the deadline set before the session is built, so
+        // that it is built where it is returned rather than built and then moved.
+        let mut outbox = Outbox::new();
         let tail = if config.lmtp {
             "LMTP"
         } else {
@@ -238,7 +239,7 @@ impl ServerSession {
             // anything that reads as an enhanced code) and the banner has no line break,
             // so this is the encoding of `Reply::new(220, "hostname banner")`, written
             // without building the reply.
-            let out = session.outbox.buf();
+            let out = outbox.buf();
             out.reserve(OUTBOX_CAPACITY);
             out.extend_from_slice(b"220 ");
             out.extend_from_slice(config.hostname.as_str().as_bytes());
@@ -246,13 +247,22 @@ impl ServerSession {
             out.extend_from_slice(tail.as_bytes());
             out.extend_from_slice(b"\r\n");
         } else {
-            session.send_raw(&Reply::service_ready(&config.hostname));
+            // What `send_raw` writes.
+            let out = outbox.buf();
+            out.reserve(OUTBOX_CAPACITY);
+            Reply::service_ready(&config.hostname).encode(out);
         }
-        session.deadline = Some(now + config.command_timeout);
-        session
+        let deadline = Some(now + config.command_timeout);
+        ServerSession::blank(config, now, tls, outbox, deadline)
     }
 
-    fn blank(config: Arc<ServerConfig>, now: Instant, tls: bool) -> ServerSession {
+    fn blank(
+        config: Arc<ServerConfig>,
+        now: Instant,
+        tls: bool,
+        outbox: Outbox,
+        deadline: Option<Instant>,
+    ) -> ServerSession {
         let parse_options = CommandParseOptions {
             max_line_len: config.max_line_len.saturating_add(2),
             smtputf8: config.smtputf8,
@@ -266,7 +276,7 @@ impl ServerSession {
             phase: Phase::Command,
             pending: None,
             events: VecDeque::new(),
-            outbox: Outbox::new(),
+            outbox,
             helo: None,
             client: None,
             tls,
@@ -277,7 +287,7 @@ impl ServerSession {
             errors: 0,
             auth_failures: 0,
             commands: 0,
-            deadline: None,
+            deadline,
             data_phase: (now, 0),
             now,
             eof: false,
