@@ -85,6 +85,33 @@ pub(crate) fn span_xchar(b: &[u8], i: usize) -> usize {
     )
 }
 
+/// `window[start..end]` as text, checked as UTF-8 on a wider slice when that is cheaper:
+/// `None` when that slice is not all UTF-8 (or `start..end` is out of range), and then
+/// the caller checks `window[start..end]` alone, so that the outcome does not depend on
+/// what lies around it. `start` and `end` must be at ASCII octets or at the end of
+/// `window` (character boundaries in any UTF-8 text around them).
+///
+/// `str::from_utf8` checks whole words only from an 8-aligned address and while 16
+/// octets remain, and one octet at a time elsewhere (about 5 instructions each, most of
+/// its cost on a short line). So the check runs from the last aligned address at or
+/// before `start` (`window` starts earlier when the caller has ASCII octets before the
+/// text, such as a command verb) to a multiple of 16 octets after it (past `end`, over
+/// what follows in the buffer, when there is that much).
+#[inline(always)]
+pub(crate) fn str_within(window: &[u8], start: usize, end: usize) -> Option<&str> {
+    let lead = window.as_ptr().align_offset(8);
+    let from = if lead <= start {
+        start - (start - lead) % 8
+    } else {
+        start
+    };
+    let to = (from + end.checked_sub(from)?.div_ceil(16) * 16).min(window.len());
+    let wide = std::str::from_utf8(window.get(from..to)?).ok()?;
+    let (head, _) = wide.split_at_checked(end.checked_sub(from)?)?;
+    let (_, text) = head.split_at_checked(start - from)?;
+    Some(text)
+}
+
 /// The octets `0x20` at the positions of `canon` that hold ASCII letters: OR-ing it into a
 /// word folds the case of those letters only.
 const fn case_bits(canon: &[u8; 8]) -> u64 {
@@ -158,6 +185,39 @@ mod tests {
                     .and_then(|t| t.iter().position(|&c| c == b' '))
                     .map_or(len, |p| i + p);
                 assert_eq!(find_byte(b, i, b' '), want, "len {len} i {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn str_within_gives_the_text_or_leaves_the_check_to_the_caller() {
+        // Every start, end and surrounding (ASCII, UTF-8, invalid), at every alignment.
+        let pieces: [&[u8]; 4] = [b"ab cd", "é ü".as_bytes(), b"x\xffy", b" z "];
+        for pad in 0..8 {
+            for before in pieces {
+                for middle in pieces {
+                    for after in pieces {
+                        let mut buf = vec![b'v'; pad];
+                        buf.extend_from_slice(b"VERB ");
+                        buf.extend_from_slice(before);
+                        let start = buf.len();
+                        buf.push(b' ');
+                        buf.extend_from_slice(middle);
+                        buf.push(b' ');
+                        let end = buf.len();
+                        buf.extend_from_slice(b"\r\n");
+                        buf.extend_from_slice(after);
+                        let window = &buf[pad..];
+                        let (s, e) = (start - pad, end - pad);
+                        let exact = std::str::from_utf8(&window[s..e]).ok();
+                        match str_within(window, s, e) {
+                            Some(text) => assert_eq!(Some(text), exact),
+                            // Only when something around the text is not UTF-8 (or a
+                            // character is cut where the wider slice ends).
+                            None => assert!(!window.is_ascii()),
+                        }
+                    }
+                }
             }
         }
     }
