@@ -140,21 +140,55 @@ async fn wait_until(mut done: impl FnMut() -> bool) {
     panic!("not done after 15 s");
 }
 
+/// Server B (`b.test`, users `b_users`, its configuration changed by `adjust`) on a
+/// loopback port, and server A (`a.test`, user alice) relaying by the static route
+/// `route(B's address)`, with its relay running.
+struct AToB {
+    shutdown: Shutdown,
+    a: Arc<App>,
+    b: Arc<App>,
+    relay: tokio::task::JoinHandle<()>,
+    _dirs: (Dir, Dir),
+}
+
+impl AToB {
+    async fn start(
+        b_users: &[&str],
+        adjust: impl FnOnce(&mut ServerConfig),
+        route: impl FnOnce(SocketAddr) -> String,
+    ) -> AToB {
+        let shutdown = Shutdown::new();
+        let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b_addr = listener.local_addr().unwrap();
+        let b = app(&dir_b.0, "b.test", b_users, config(Vec::new()));
+        serve_smtp_with(b.clone(), listener, &shutdown, adjust);
+        let route = Route::parse(&route(b_addr)).unwrap();
+        let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
+        let relay = start_relay(&a, &shutdown);
+        AToB {
+            shutdown,
+            a,
+            b,
+            relay,
+            _dirs: (dir_a, dir_b),
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.trigger();
+        self.relay.await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivers_to_b_and_bounces_the_refused_recipient() {
-    let shutdown = Shutdown::new();
-    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b_addr = listener.local_addr().unwrap();
-    let b = app(&dir_b.0, "b.test", &["bob", "carol"], config(Vec::new()));
-    serve_smtp(b.clone(), listener, &shutdown);
-    let route = Route::parse(&format!("b.test={b_addr}")).unwrap();
-    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
-    let relay = start_relay(&a, &shutdown);
+    let pair = AToB::start(&["bob", "carol"], |_| {}, |b| format!("b.test={b}")).await;
+    let (a, b) = (&pair.a, &pair.b);
 
     let body = b"Subject: one\r\n\r\nhello\r\n";
     let id = enqueue(
-        &a,
+        a,
         "alice@a.test",
         &["bob@b.test", "nobody@b.test", "carol@B.test"],
         body,
@@ -162,20 +196,20 @@ async fn a_delivers_to_b_and_bounces_the_refused_recipient() {
     // Several messages to the same destination share sessions.
     for n in 0..5 {
         let body = format!("Subject: more {n}\r\n\r\nx\r\n");
-        enqueue(&a, "alice@a.test", &["carol@b.test"], body.as_bytes());
+        enqueue(a, "alice@a.test", &["carol@b.test"], body.as_bytes());
     }
     wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
 
-    let bob = messages(&b, "bob");
+    let bob = messages(b, "bob");
     assert_eq!(bob.len(), 1);
     assert!(
         bob[0].ends_with(body),
         "{}",
         String::from_utf8_lossy(&bob[0])
     );
-    assert_eq!(messages(&b, "carol").len(), 6);
+    assert_eq!(messages(b, "carol").len(), 6);
     // The refused recipient comes back to alice, locally, as a DSN.
-    let dsn = messages(&a, "alice");
+    let dsn = messages(a, "alice");
     assert_eq!(dsn.len(), 1);
     let text = String::from_utf8_lossy(&dsn[0]);
     assert!(text.contains("multipart/report"), "{text}");
@@ -193,8 +227,7 @@ async fn a_delivers_to_b_and_bounces_the_refused_recipient() {
         "the message is returned: {text}"
     );
     assert!(!id.is_empty());
-    shutdown.trigger();
-    relay.await.unwrap();
+    pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,15 +288,8 @@ async fn b_down_is_retried_and_the_queue_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_null_sender_never_gets_a_dsn() {
-    let shutdown = Shutdown::new();
-    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b_addr = listener.local_addr().unwrap();
-    let b = app(&dir_b.0, "b.test", &["bob"], config(Vec::new()));
-    serve_smtp(b.clone(), listener, &shutdown);
-    let route = Route::parse(&format!("*={b_addr}")).unwrap();
-    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
-    let relay = start_relay(&a, &shutdown);
+    let pair = AToB::start(&["bob"], |_| {}, |b| format!("*={b}")).await;
+    let (a, b) = (&pair.a, &pair.b);
     let mut msg = QueuedMessage::new(String::new(), None, SystemTime::now());
     msg.recipients
         .push(QueuedRecipient::new("nobody@b.test".into(), None, None));
@@ -273,10 +299,9 @@ async fn a_null_sender_never_gets_a_dsn() {
         .unwrap();
     a.relay.submit(msg);
     wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
-    assert!(messages(&a, "alice").is_empty());
-    assert!(messages(&b, "bob").is_empty());
-    shutdown.trigger();
-    relay.await.unwrap();
+    assert!(messages(a, "alice").is_empty());
+    assert!(messages(b, "bob").is_empty());
+    pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,31 +384,23 @@ async fn refusing_host(greeting: &'static str) -> (SocketAddr, Arc<AtomicU32>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_first_host_is_passed_over_for_the_next() {
     for greeting in ["421 4.3.2 busy, try another\r\n", "554 5.7.1 not here\r\n"] {
-        let shutdown = Shutdown::new();
-        let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let b_addr = listener.local_addr().unwrap();
-        let b = app(&dir_b.0, "b.test", &["bob"], config(Vec::new()));
-        serve_smtp(b.clone(), listener, &shutdown);
         let (first, tried) = refusing_host(greeting).await;
-        let route = Route::parse(&format!("b.test={first},{b_addr}")).unwrap();
-        let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
-        let relay = start_relay(&a, &shutdown);
+        let pair = AToB::start(&["bob"], |_| {}, |b| format!("b.test={first},{b}")).await;
+        let (a, b) = (&pair.a, &pair.b);
 
         let body = b"Subject: second host\r\n\r\nhello\r\n";
-        enqueue(&a, "alice@a.test", &["bob@b.test"], body);
+        enqueue(a, "alice@a.test", &["bob@b.test"], body);
         wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
 
-        let bob = messages(&b, "bob");
+        let bob = messages(b, "bob");
         assert_eq!(bob.len(), 1, "{greeting}");
         assert!(bob[0].ends_with(body));
         assert!(
             tried.load(Ordering::SeqCst) >= 1,
             "the first host was tried"
         );
-        assert!(messages(&a, "alice").is_empty(), "no DSN: {greeting}");
-        shutdown.trigger();
-        relay.await.unwrap();
+        assert!(messages(a, "alice").is_empty(), "no DSN: {greeting}");
+        pair.stop().await;
     }
 }
 
@@ -446,31 +463,20 @@ async fn every_host_refusing_bounces_only_when_all_refuse_for_good() {
 /// cannot be converted, goes as it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_8_bit_message_is_converted_for_a_server_without_8bitmime() {
-    let shutdown = Shutdown::new();
-    let (dir_a, dir_b) = (Dir::new("a"), Dir::new("b"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b_addr = listener.local_addr().unwrap();
-    let b = app(&dir_b.0, "b.test", &["bob", "carol"], config(Vec::new()));
-    serve_smtp_with(b.clone(), listener, &shutdown, |c| c.eight_bit_mime = false);
-    let route = Route::parse(&format!("b.test={b_addr}")).unwrap();
-    let a = app(&dir_a.0, "a.test", &["alice"], config(vec![route]));
-    let relay = start_relay(&a, &shutdown);
+    let no_8bitmime = |c: &mut ServerConfig| c.eight_bit_mime = false;
+    let pair = AToB::start(&["bob", "carol"], no_8bitmime, |b| format!("b.test={b}")).await;
+    let (a, b) = (&pair.a, &pair.b);
 
     let body = "Subject: converted\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
 Grüße aus Köln\r\n--zz\r\nContent-Type: application/octet-stream\r\n\r\n\u{00ff}\u{00fe}\r\n--zz--\r\n";
-    enqueue(&a, "alice@a.test", &["bob@b.test"], body.as_bytes());
+    enqueue(a, "alice@a.test", &["bob@b.test"], body.as_bytes());
     let header_8bit = "Subject: Grüße\r\n\r\nsent as it is: ü\r\n";
-    enqueue(
-        &a,
-        "alice@a.test",
-        &["carol@b.test"],
-        header_8bit.as_bytes(),
-    );
+    enqueue(a, "alice@a.test", &["carol@b.test"], header_8bit.as_bytes());
     wait_until(|| a.relay.queue.list().unwrap().is_empty()).await;
 
-    let bob = messages(&b, "bob");
+    let bob = messages(b, "bob");
     assert_eq!(bob.len(), 1);
     assert!(bob[0].is_ascii(), "{}", String::from_utf8_lossy(&bob[0]));
     let got = mailwire_mime::Message::parse(&bob[0][..]).unwrap();
@@ -491,9 +497,8 @@ Grüße aus Köln\r\n--zz\r\nContent-Type: application/octet-stream\r\n\r\n\u{00
         text.contains("Content-Transfer-Encoding: base64\r\n"),
         "{text}"
     );
-    let carol = messages(&b, "carol");
+    let carol = messages(b, "carol");
     assert_eq!(carol.len(), 1);
     assert!(carol[0].ends_with(header_8bit.as_bytes()));
-    shutdown.trigger();
-    relay.await.unwrap();
+    pair.stop().await;
 }
