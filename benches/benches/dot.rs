@@ -23,31 +23,7 @@ fn body() -> Vec<u8> {
         "server", "client", "protocol", "delivery", "transfer", "line", "of", "text", "and",
         "with", "a", "to", "in", "is", "reply", "receipt", "envelope", "header", "body",
     ];
-    let mut out = Vec::with_capacity(BODY_SIZE + 100);
-    out.extend_from_slice(b"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n");
-    out.extend_from_slice(b"Subject: benchmark\r\nMessage-ID: <1@example.org>\r\n\r\n");
-    let mut seed: u32 = 0x2545_f491;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
-    while out.len() < BODY_SIZE {
-        let target = 60 + (next() % 19) as usize;
-        let start = out.len();
-        if next() % 40 == 0 {
-            out.push(b'.');
-        }
-        while out.len() - start < target {
-            let word = WORDS[(next() as usize) % WORDS.len()];
-            out.extend_from_slice(word.as_bytes());
-            out.push(b' ');
-        }
-        out.pop();
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    mailwire_benches::prose(WORDS, BODY_SIZE, 40)
 }
 
 fn encode(content: &[u8], chunk: usize, out: &mut Vec<u8>) {

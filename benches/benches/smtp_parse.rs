@@ -31,84 +31,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mailwire_smtp::parse::{CommandParseOptions, parse_command, parse_command_ref};
-
-const TRANSACTION: &[u8] = b"EHLO client.example.org\r\n\
-MAIL FROM:<alice.sender@example.org> SIZE=123456 BODY=8BITMIME\r\n\
-RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.net\r\n\
-RCPT TO:<carol.smith@mail.example.com> NOTIFY=NEVER\r\n\
-RCPT TO:<dave@example.com> NOTIFY=DELAY,FAILURE ORCPT=rfc822;dave@example.com\r\n\
-RCPT TO:<Eve.Lastname+tag@sub.example.co.uk>\r\n\
-DATA\r\n\
-QUIT\r\n";
-
-const COMMANDS: usize = 8;
-
-/// A plain transaction, as most clients send it (ours included): `SIZE=` only, three
-/// recipients without DSN parameters. 7 lines, 162 octets.
-const PLAIN: &[u8] = b"EHLO client.example.org\r\n\
-MAIL FROM:<alice@example.org> SIZE=4096\r\n\
-RCPT TO:<bob@example.net>\r\n\
-RCPT TO:<carol@example.net>\r\n\
-RCPT TO:<dave@example.net>\r\n\
-DATA\r\n\
-QUIT\r\n";
-
-#[inline(never)]
-fn mailwire(input: &[u8], opts: &CommandParseOptions) -> usize {
-    let mut rest = input;
-    let mut n = 0;
-    while let Ok(Some((cmd, used))) = parse_command(rest, opts) {
-        black_box(&cmd);
-        rest = &rest[used..];
-        n += 1;
-    }
-    n
-}
-
-#[inline(never)]
-fn mailwire_ref(input: &[u8], opts: &CommandParseOptions) -> usize {
-    let mut rest = input;
-    let mut n = 0;
-    while let Ok(Some((cmd, used))) = parse_command_ref(rest, opts) {
-        black_box(&cmd);
-        rest = &rest[used..];
-        n += 1;
-    }
-    n
-}
-
-#[inline(never)]
-fn smtp_proto(input: &[u8]) -> usize {
-    let mut iter = input.iter();
-    let mut n = 0;
-    while !iter.as_slice().is_empty() {
-        match smtp_proto::Request::parse(&mut iter) {
-            Ok(req) => {
-                black_box(&req);
-                n += 1;
-            }
-            Err(_) => break,
-        }
-    }
-    n
-}
-
-#[inline(never)]
-fn smtp_proto_owned(input: &[u8]) -> usize {
-    let mut iter = input.iter();
-    let mut n = 0;
-    while !iter.as_slice().is_empty() {
-        match smtp_proto::Request::parse(&mut iter) {
-            Ok(req) => {
-                black_box(req.into_owned());
-                n += 1;
-            }
-            Err(_) => break,
-        }
-    }
-    n
-}
+use mailwire_benches::parse::{
+    COMMANDS, PLAIN, TRANSACTION, mailwire, mailwire_ref, smtp_proto, smtp_proto_owned,
+};
+use mailwire_smtp::parse::CommandParseOptions;
 
 fn bench(c: &mut Criterion) {
     let opts = CommandParseOptions::default();
